@@ -1,0 +1,120 @@
+"""Audio in, log-mel features out — one numpy implementation for training and inference.
+
+Defaults (see :class:`recognize.config.FeatureConfig`): 16 kHz, 25 ms Hann window
+(400 samples) zero-padded to a 512-point FFT, 10 ms hop (160 samples, so 100 frames
+per second), 80 Slaney-normalized mel bands (librosa's default filterbank, computed
+here so that inference never imports librosa), natural log of power + 1e-6.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import FeatureConfig
+from .errors import AudioError
+
+LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
+
+
+def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
+
+    Returns: ``(samples,)`` float32, nominally in [-1, 1]. Channels are averaged;
+    integer formats are scaled to float; other rates are resampled (soxr, high quality).
+    Raises :class:`AudioError` with one line naming the file and the problem.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:  # libsndfile reports every decoding problem the same way
+        reason = str(e).split(":")[-1].strip() or type(e).__name__
+        raise AudioError(f"{path}: not a readable audio file ({reason})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: contains no samples")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    return resample(wave, rate, sample_rate)
+
+
+def resample(wave: np.ndarray, rate_in: float, rate_out: int) -> np.ndarray:
+    """``(samples,)`` at ``rate_in`` -> ``(samples * rate_out / rate_in,)`` float32."""
+    if rate_in == rate_out:
+        return np.ascontiguousarray(wave, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(wave.astype(np.float32), rate_in, rate_out, quality="HQ").astype(np.float32)
+
+
+def _hz_to_mel(hz):
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above (as librosa, htk=False)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    f_sp = 200.0 / 3
+    mel = hz / f_sp
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    return np.where(hz >= min_log_hz, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, mel)
+
+
+def _mel_to_hz(mel):
+    mel = np.asarray(mel, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
+    return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Slaney-normalized triangular filters: ``(n_mels, n_fft // 2 + 1)`` float32."""
+    fmax = fmax or sample_rate / 2
+    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mel_freqs = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(mel_freqs)
+    ramps = mel_freqs[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_freqs[2:] - mel_freqs[:-2]))[:, None]  # equal area per band
+    weights.flags.writeable = False
+    return weights.astype(np.float32)
+
+
+def frame_params(cfg: FeatureConfig) -> tuple[int, int]:
+    """(window, hop) in samples."""
+    return round(cfg.sample_rate * cfg.win_ms / 1000), round(cfg.sample_rate * cfg.hop_ms / 1000)
+
+
+def num_frames(num_samples: int, cfg: FeatureConfig) -> int:
+    """Frames that :func:`log_mel` makes from ``num_samples`` samples (at least 1)."""
+    win, hop = frame_params(cfg)
+    return 1 + max(0, num_samples - win) // hop
+
+
+def log_mel(wave: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """``(samples,)`` float -> ``(T, n_mels)`` float32 log-mel, T = :func:`num_frames`.
+
+    Frames start at multiples of the hop and never reach past the end (no centering),
+    so a frame depends only on its own samples; a clip shorter than one window is
+    zero-padded to one frame.
+    """
+    win, hop = frame_params(cfg)
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1:
+        raise ValueError(f"log_mel expects (samples,), got shape {wave.shape}")
+    if len(wave) < win:
+        wave = np.pad(wave, (0, win - len(wave)))
+    t = num_frames(len(wave), cfg)
+    frames = np.lib.stride_tricks.sliding_window_view(wave, win)[::hop][:t]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)  # periodic Hann
+    spectrum = np.fft.rfft(frames * window, n=cfg.n_fft, axis=-1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    mel = power @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+    return np.log(mel + LOG_FLOOR).astype(np.float32)

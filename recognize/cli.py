@@ -1,0 +1,122 @@
+"""The ``recognize`` command. Thin: each subcommand parses its arguments and calls one
+library function; heavy imports happen inside the commands so that ``--help`` is instant.
+
+Errors that are the user's (a missing file, a bad config key) print one line,
+``error: <file or key>: <problem>``, and exit with status 1 (2 for usage errors);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+FORMATS = ("txt", "json", "srt", "vtt", "tsv")
+
+
+def cmd_train(args) -> int:
+    from .config import load_config
+    from .train import train
+
+    cfg = load_config(args.config, args.set)
+    best = train(cfg, args.out, resume=args.resume)
+    print(f"best epoch {best['epoch']}: dev WER {100 * best['wer']:.2f} %, CER {100 * best['cer']:.2f} % "
+          f"-> {args.out}/best.pt")
+    return 0
+
+
+def cmd_transcribe(args) -> int:
+    from .transcribe import transcribe_command
+
+    return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads)
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_command
+
+    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads)
+
+
+def cmd_prepare(args) -> int:
+    import importlib
+
+    corpus = importlib.import_module(f".corpora.{args.corpus}", __package__)
+    paths = corpus.prepare(args.source or corpus.URL, args.out)
+    for name, path in paths.items():
+        n = sum(1 for _ in open(path, encoding="utf-8"))
+        print(f"{name}: {n} utterances -> {path}")
+    return 0
+
+
+def cmd_release(args) -> int:
+    from .checkpoint import release_checkpoint
+
+    release_checkpoint(args.checkpoint, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .corpora import CORPORA
+
+    parser = argparse.ArgumentParser(
+        prog="recognize", description="Speech recognition: audio -> log-mel -> stacked BiLSTM -> CTC -> text.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def runtime_options(p):
+        p.add_argument("--model", help="checkpoint (.pt); default: the bundled speech model")
+        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+        p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+
+    p = sub.add_parser("transcribe", help="transcribe audio files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...)")
+    runtime_options(p)
+    p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("evaluate", help="WER/CER of a model on a JSON Lines manifest")
+    p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio", "text"} per line')
+    runtime_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--report", metavar="DIR", help="write per-utterance results to DIR")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, metrics.jsonl, config.yaml")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("prepare", help="prepare a corpus: release -> JSON Lines manifests")
+    p.add_argument("corpus", choices=CORPORA)
+    p.add_argument("--source", help="local archive, release folder or URL (default: the corpus's download URL)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the manifests (and extracted audio)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_release)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .errors import RecognizeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except RecognizeError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

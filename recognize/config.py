@@ -1,0 +1,207 @@
+"""Configuration: dataclasses are the single source of truth.
+
+A YAML file mirrors :class:`Config`. Unknown keys, wrong types and impossible values
+are errors that name the key (``model.hidden: expected int, got 'big'``), never
+silently ignored. ``--set model.hidden=320`` overrides are parsed as YAML scalars
+and type-checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+@dataclass
+class FeatureConfig:
+    """Log-mel filterbank settings (speech)."""
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    win_ms: float = 25.0  # analysis window
+    hop_ms: float = 10.0  # frame shift: 100 frames per second
+    n_fft: int = 512  # >= window length in samples (400 at 16 kHz)
+    fmin: float = 0.0
+    fmax: float = 0.0  # 0 means sample_rate / 2
+
+
+@dataclass
+class AugmentConfig:
+    """Training-time augmentation; all off when the counts/factors are empty."""
+
+    freq_masks: int = 2  # SpecAugment frequency masks per utterance
+    freq_width: int = 15  # widest frequency mask, in mel bins
+    time_masks: int = 2
+    time_width: float = 0.05  # widest time mask, as a fraction of the utterance
+    speed_factors: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])
+
+
+@dataclass
+class ModelConfig:
+    """Frontend -> stacked bidirectional LSTM -> linear -> log-softmax."""
+
+    frontend: str = "conv"  # "conv" (two strided 3x3 convs) or "stack" (frame stacking)
+    subsample: int = 4  # frame-rate reduction: conv supports 4, stack any >= 1
+    conv_channels: int = 32
+    hidden: int = 256  # LSTM units per direction
+    layers: int = 3
+    dropout: float = 0.2  # between LSTM layers and before the output layer
+    proj: int = 0  # LSTM projection size (0: none)
+
+
+@dataclass
+class TrainConfig:
+    train_manifest: str = ""
+    dev_manifest: str = ""
+    epochs: int = 60
+    batch_seconds: float = 60.0  # audio seconds per batch (length-bucketed)
+    max_batch_size: int = 64
+    lr: float = 1e-3  # peak learning rate after warm-up
+    warmup_steps: int = 300
+    final_lr_ratio: float = 0.02  # cosine decay ends at lr * this
+    weight_decay: float = 1e-2
+    grad_clip: float = 5.0
+    patience: int = 0  # early stopping: epochs without dev improvement (0: never stop)
+    seed: int = 1
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    threads: int = 0  # torch CPU threads (0: torch's default)
+    num_workers: int = 0  # DataLoader workers
+
+
+@dataclass
+class Config:
+    kind: str = "speech"
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check_value(key: str, value, typ):
+    """Return ``value`` converted to ``typ`` or raise ConfigError naming ``key``."""
+    origin = typing.get_origin(typ)
+    if origin is list:
+        (item_type,) = typing.get_args(typ)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_check_value(f"{key}[{i}]", v, item_type) for i, v in enumerate(value)]
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is float and isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if typ in (int, float, str, bool) and (type(value) is not typ):
+        raise ConfigError(f"{key}: expected {typ.__name__}, got {value!r}")
+    return value
+
+
+def _fill(obj, values: dict, prefix: str) -> None:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(type(obj))
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if key not in hints:
+            known = ", ".join(hints)
+            raise ConfigError(f"{path}: unknown key (known: {known})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            _fill(current, value, path + ".")
+        else:
+            setattr(obj, key, _check_value(path, value, hints[key]))
+
+
+def validate(cfg: Config) -> Config:
+    """Reject impossible values, naming the key."""
+    f, m, a, t = cfg.features, cfg.model, cfg.augment, cfg.train
+    checks = [
+        (cfg.kind == "speech", "kind", "must be 'speech'"),
+        (f.sample_rate >= 1000, "features.sample_rate", "must be >= 1000"),
+        (f.n_mels > 0, "features.n_mels", "must be > 0"),
+        (f.hop_ms > 0 and f.win_ms > 0, "features.hop_ms", "window and hop must be > 0"),
+        (f.n_fft >= round(f.sample_rate * f.win_ms / 1000), "features.n_fft",
+         "must be at least the window length in samples"),
+        (f.n_mels <= f.n_fft // 2 + 1, "features.n_mels", "must be at most n_fft/2 + 1"),
+        (m.frontend in ("conv", "stack"), "model.frontend", "must be 'conv' or 'stack'"),
+        (m.subsample >= 1, "model.subsample", "must be >= 1"),
+        (m.frontend != "conv" or m.subsample == 4, "model.subsample",
+         "the conv frontend reduces the frame rate by exactly 4"),
+        (m.frontend != "conv" or f.n_mels >= 7, "features.n_mels",
+         "the conv frontend needs at least 7 mel bins"),
+        (m.hidden > 0, "model.hidden", "must be > 0"),
+        (m.layers > 0, "model.layers", "must be > 0"),
+        (0 <= m.dropout < 1, "model.dropout", "must be in [0, 1)"),
+        (0 <= m.proj < m.hidden, "model.proj", "must be 0 or smaller than model.hidden"),
+        (m.conv_channels > 0, "model.conv_channels", "must be > 0"),
+        (a.freq_masks >= 0 and a.time_masks >= 0, "augment", "mask counts must be >= 0"),
+        (0 <= a.time_width < 1, "augment.time_width", "must be in [0, 1)"),
+        (all(0.5 <= s <= 2 for s in a.speed_factors), "augment.speed_factors",
+         "must be between 0.5 and 2"),
+        (t.epochs > 0, "train.epochs", "must be > 0"),
+        (t.batch_seconds > 0, "train.batch_seconds", "must be > 0"),
+        (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
+        (t.lr > 0, "train.lr", "must be > 0"),
+        (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),
+        (t.grad_clip > 0, "train.grad_clip", "must be > 0"),
+        (t.patience >= 0, "train.patience", "must be >= 0"),
+    ]
+    for ok, key, problem in checks:
+        if not ok:
+            raise ConfigError(f"{key}: {problem}")
+    return cfg
+
+
+def from_dict(values: dict) -> Config:
+    cfg = Config()
+    _fill(cfg, values or {}, "")
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``key.sub=value`` strings; values are YAML scalars (``3e-4``, ``[1, 2]``)."""
+    import yaml
+
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item}: expected key=value")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        nested: dict = value
+        for part in reversed(key.strip().split(".")):
+            nested = {part: nested}
+        _fill(cfg, nested, "")
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
+    import yaml
+
+    values = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    try:
+        cfg = from_dict(values)
+        apply_overrides(cfg, list(overrides))
+        return validate(cfg)
+    except ConfigError as e:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{e}") from None

@@ -1,0 +1,180 @@
+"""JSON Lines manifests, the speech dataset, length-bucketed batches and padding.
+
+Manifest contract, one utterance per line::
+
+    {"id": "an251-fash-b", "audio": "wav/an251-fash-b.sph", "text": "YES", "duration": 1.2, ...}
+
+Relative paths resolve against the manifest's folder; NeMo's ``audio_filepath`` is
+accepted for ``audio``; extra fields (speaker, ...) are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .atomic import atomic_write_text
+from .audio import load_audio, log_mel
+from .augment import speed_perturb
+from .config import FeatureConfig
+from .errors import ManifestError
+from .text import Alphabet, normalize_text
+
+
+def read_manifest(path: str | Path, need_text: bool = True) -> list[dict]:
+    """Rows of a JSON Lines manifest, with ``audio`` made absolute and ``text`` normalized.
+
+    Raises :class:`ManifestError` naming the file and line for malformed JSON, a missing
+    ``id``/``audio``/``text`` key or a duplicate id. Whether the audio exists is checked
+    when it is loaded, so that batch commands can go on past a missing file.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read manifest ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: manifest is not UTF-8 text") from None
+    rows, seen = [], set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ManifestError(f"{where}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise ManifestError(f"{where}: expected a JSON object")
+        if "audio" not in row and "audio_filepath" in row:
+            row["audio"] = row.pop("audio_filepath")
+        for key in ("id", "audio") + (("text",) if need_text else ()):
+            if key not in row:
+                raise ManifestError(f"{where}: missing key '{key}'")
+        if not isinstance(row["audio"], str):
+            raise ManifestError(f"{where}: 'audio' must be a path string")
+        row["id"] = str(row["id"])
+        if row["id"] in seen:
+            raise ManifestError(f"{where}: duplicate id '{row['id']}'")
+        seen.add(row["id"])
+        row["audio"] = str((path.parent / row["audio"]).resolve())
+        if "text" in row:
+            row["text"] = normalize_text(str(row["text"]))
+        rows.append(row)
+    return rows
+
+
+def write_manifest(rows: list[dict], path: str | Path) -> None:
+    """Write rows as JSON Lines atomically (temp file + rename)."""
+    atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+def duration_of(row: dict) -> float:
+    """Seconds of audio in a row: its ``duration`` field, else the file header."""
+    if "duration" in row:
+        return float(row["duration"])
+    import soundfile as sf
+
+    return sf.info(row["audio"]).duration
+
+
+class SpeechDataset(torch.utils.data.Dataset):
+    """Items ``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}``.
+
+    With ``speed_factors``, each item is played at a factor drawn from a generator seeded
+    by (seed, epoch, index): reproducible whatever the worker layout.
+    """
+
+    def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0):
+        self.rows, self.alphabet, self.features = rows, alphabet, features
+        self.speed_factors = list(speed_factors)
+        self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        row = self.rows[index]
+        wave = load_audio(row["audio"], self.features.sample_rate)
+        if self.speed_factors:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            wave = speed_perturb(wave, float(rng.choice(self.speed_factors)), self.features.sample_rate)
+        text = row.get("text", "")
+        return {
+            "id": row["id"],
+            "features": torch.from_numpy(log_mel(wave, self.features)),
+            "labels": torch.tensor(self.alphabet.encode(text), dtype=torch.int64),
+            "text": text,
+        }
+
+
+def collate(items: list[dict]) -> dict:
+    """Pad a list of items into ``features (N, T, F)``, ``lengths (N,)``, ``labels (N, L)``
+    (padded with 0), ``label_lengths (N,)``, plus ``ids`` and ``texts``."""
+    lengths = torch.tensor([len(it["features"]) for it in items], dtype=torch.int64)
+    label_lengths = torch.tensor([len(it["labels"]) for it in items], dtype=torch.int64)
+    return {
+        "features": torch.nn.utils.rnn.pad_sequence([it["features"] for it in items], batch_first=True),
+        "lengths": lengths,
+        "labels": torch.nn.utils.rnn.pad_sequence([it["labels"] for it in items], batch_first=True),
+        "label_lengths": label_lengths,
+        "ids": [it["id"] for it in items],
+        "texts": [it["text"] for it in items],
+    }
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar-length utterances, at most ``batch_seconds`` of padded audio each.
+
+    Each epoch the lengths are jittered by +-10 % before sorting (so batches differ
+    between epochs) and the batch order is shuffled, both from (seed, epoch).
+    """
+
+    def __init__(self, durations, batch_seconds: float, max_batch_size: int, shuffle: bool, seed: int = 0):
+        self.durations = np.asarray(durations, dtype=np.float64)
+        self.batch_seconds, self.max_batch_size = batch_seconds, max_batch_size
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+
+    def batches(self) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        keys = self.durations * (rng.uniform(0.9, 1.1, len(self.durations)) if self.shuffle else 1.0)
+        batches, current, longest = [], [], 0.0
+        for i in np.argsort(keys, kind="stable"):
+            longest_if_added = max(longest, self.durations[i])
+            if current and (longest_if_added * (len(current) + 1) > self.batch_seconds
+                            or len(current) >= self.max_batch_size):
+                batches.append(current)
+                current, longest_if_added = [], self.durations[i]
+            current.append(int(i))
+            longest = longest_if_added
+        if current:
+            batches.append(current)
+        if self.shuffle:
+            rng.shuffle(batches)
+        return batches
+
+    def __iter__(self):
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        return len(self.batches())
+
+
+def loader(dataset: SpeechDataset, durations, batch_seconds, max_batch_size, shuffle, seed=0, num_workers=0):
+    """A DataLoader over length-bucketed batches."""
+    sampler = BucketBatchSampler(durations, batch_seconds, max_batch_size, shuffle, seed)
+    return torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
+        persistent_workers=False,
+    )
+
+
+def ctc_fits(labels: list[int] | torch.Tensor, frames: int) -> bool:
+    """Whether CTC can align ``labels`` to ``frames`` outputs: each repeat needs a blank between."""
+    labels = list(map(int, labels))
+    repeats = sum(1 for a, b in zip(labels, labels[1:]) if a == b)
+    return frames >= len(labels) + repeats
+

@@ -1,0 +1,139 @@
+"""Frontend -> stacked bidirectional LSTM -> linear -> log-softmax (CTC, blank = 0).
+
+Every tensor that enters has padding; every part is written so that padding never
+reaches a valid output: padded frames are zeroed after normalization, the conv
+frontend uses valid (unpadded) convolutions, and the LSTM runs on packed sequences.
+So a padded batch gives each item exactly what it gives alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import ModelConfig
+
+
+def _mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """``(N,)`` lengths -> ``(N, max_len)`` bool, True on valid frames."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class Normalizer(nn.Module):
+    """Global mean/variance normalization; the statistics are buffers, so they live in the checkpoint."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class ConvSubsampling(nn.Module):
+    """Two 3x3 convolutions with stride 2 over (time, frequency): frame rate / 4.
+
+    ``(N, T, F)`` -> ``(N, T', dim)`` with ``T' = ((T - 3) // 2 + 1 - 3) // 2 + 1``;
+    needs T >= 7. No padding inside the convs, so output frame t sees only input
+    frames 4t .. 4t + 6 — never padding, as long as t < T'.
+    """
+
+    min_frames = 7
+    subsample = 4
+
+    def __init__(self, feats: int, channels: int, dim: int):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, channels, 3, stride=2), nn.ReLU(), nn.Conv2d(channels, channels, 3, stride=2), nn.ReLU()
+        )
+        freq = ((feats - 3) // 2 + 1 - 3) // 2 + 1
+        self.out = nn.Linear(channels * freq, dim)
+
+    @staticmethod
+    def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
+        return ((lengths - 3) // 2 + 1 - 3) // 2 + 1
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
+        y = self.conv(x.unsqueeze(1))  # (N, C, T', F')
+        n, c, t, f = y.shape
+        y = self.out(y.permute(0, 2, 1, 3).reshape(n, t, c * f))  # (N, T', C*F') -> (N, T', dim)
+        return y, self.out_lengths(lengths)
+
+
+class FrameStacking(nn.Module):
+    """Concatenate ``k`` consecutive frames and project: ``(N, T, F)`` -> ``(N, ceil(T/k), dim)``."""
+
+    min_frames = 1
+
+    def __init__(self, feats: int, k: int, dim: int):
+        super().__init__()
+        self.subsample = k
+        self.out = nn.Linear(feats * k, dim)
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return (lengths + self.subsample - 1) // self.subsample
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
+        n, t, f = x.shape
+        k = self.subsample
+        x = nn.functional.pad(x, (0, 0, 0, (-t) % k))  # zero frames up to a multiple of k
+        return self.out(x.reshape(n, -1, k * f)), self.out_lengths(lengths)
+
+
+def init_lstm(lstm: nn.LSTM) -> None:
+    """Literature defaults: forget-gate bias 1 (Jozefowicz et al. 2015), orthogonal
+    recurrent weights per gate (Saxe et al. 2014), Xavier input weights, other biases 0."""
+    h = lstm.hidden_size
+    for name, p in lstm.named_parameters():
+        if name.startswith("weight_hh"):
+            for gate in p.data.chunk(4, 0):
+                nn.init.orthogonal_(gate)
+        elif name.startswith("weight_ih"):
+            for gate in p.data.chunk(4, 0):
+                nn.init.xavier_uniform_(gate)
+        elif name.startswith("bias"):
+            nn.init.zeros_(p)
+            if name.startswith("bias_ih"):
+                p.data[h : 2 * h] = 1.0  # gate order is input, forget, cell, output
+
+
+class CTCModel(nn.Module):
+    """features ``(N, T, F)`` float32 + lengths ``(N,)`` int64 ->
+    log_probs ``(N, T', V)`` + out_lens ``(N,)`` int64."""
+
+    def __init__(self, cfg: ModelConfig, feats: int, vocab: int):
+        super().__init__()
+        self.cfg = cfg
+        self.normalizer = Normalizer(feats)
+        if cfg.frontend == "conv":
+            self.frontend = ConvSubsampling(feats, cfg.conv_channels, cfg.hidden)
+        else:
+            self.frontend = FrameStacking(feats, cfg.subsample, cfg.hidden)
+        self.encoder = nn.LSTM(
+            cfg.hidden, cfg.hidden, num_layers=cfg.layers, bidirectional=True, batch_first=True,
+            dropout=cfg.dropout if cfg.layers > 1 else 0.0, proj_size=cfg.proj,
+        )
+        init_lstm(self.encoder)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(2 * (cfg.proj or cfg.hidden), vocab)
+
+    @property
+    def subsample(self) -> int:
+        return self.frontend.subsample
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor):
+        min_frames = self.frontend.min_frames
+        if features.shape[1] < min_frames:  # a very short clip: pad with (masked) frames
+            features = nn.functional.pad(features, (0, 0, 0, min_frames - features.shape[1]))
+        x = self.normalizer(features) * _mask(lengths, features.shape[1]).unsqueeze(-1)  # (N, T, F), padding = 0
+        x, out_lens = self.frontend(x, lengths.clamp(min=min_frames))  # (N, T', H)
+        packed = pack_padded_sequence(x, out_lens.cpu(), batch_first=True, enforce_sorted=False)
+        x, _ = self.encoder(packed)
+        x, _ = pad_packed_sequence(x, batch_first=True)  # (N, max(out_lens), 2H)
+        x = self.head(self.dropout(x))  # (N, T', V)
+        return x.float().log_softmax(dim=-1), out_lens.to(torch.int64)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

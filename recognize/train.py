@@ -1,0 +1,224 @@
+"""The training loop: CTC loss, AdamW with warm-up + cosine decay, clipping, bucketed
+batches, dev WER/CER every epoch, best checkpoint, early stopping, resume.
+
+Run folder (``--out DIR``)::
+
+    config.yaml      the resolved config
+    metrics.jsonl    one JSON object per epoch
+    last.pt          model + training state after the latest epoch (for --resume)
+    best.pt          the epoch with the lowest dev WER (ties: lower CER)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from .augment import spec_augment
+from .checkpoint import read_checkpoint, save_checkpoint
+from .config import Config
+from .data import SpeechDataset, ctc_fits, duration_of, loader, read_manifest
+from .decoding import greedy_decode
+from .errors import ConfigError, RecognizeError
+from .metrics import corpus_errors
+from .model import CTCModel
+from .recognizer import pick_device
+from .text import Alphabet
+
+
+def log(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+def feature_stats(dataset: SpeechDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and standard deviation of the features over a dataset (no augmentation)."""
+    total, total_sq, frames = 0.0, 0.0, 0
+    for i in range(len(dataset)):
+        f = dataset[i]["features"].double()
+        total = total + f.sum(0)
+        total_sq = total_sq + (f**2).sum(0)
+        frames += len(f)
+    mean = total / frames
+    std = (total_sq / frames - mean**2).clamp(min=1e-8).sqrt()
+    return mean.float(), std.float()
+
+
+def lr_lambda(warmup: int, total: int, final_ratio: float):
+    """Linear warm-up to 1, then cosine decay to ``final_ratio`` at ``total`` steps."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def autocast(device: torch.device):
+    """bfloat16 autocast on CUDA; float32 (no autocast) on CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.inference_mode()
+def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_seconds: float) -> dict:
+    model.eval()
+    refs, hyps = [], []
+    for batch in dev:
+        with autocast(device):
+            log_probs, out_lens = model(batch["features"].to(device), batch["lengths"].to(device))
+        for hyp in greedy_decode(log_probs.float().cpu().numpy(), out_lens.cpu().numpy(), alphabet, frame_seconds):
+            hyps.append(hyp.text)
+        refs.extend(batch["texts"])
+    model.train()
+    return corpus_errors(refs, hyps)
+
+
+def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
+    """Train a model as ``cfg`` says, writing the run folder ``out``. Returns the best epoch's metrics."""
+    import yaml
+    from tqdm import tqdm
+
+    out = Path(out)
+    t = cfg.train
+    if not t.train_manifest or not t.dev_manifest:
+        raise ConfigError("train.train_manifest and train.dev_manifest must be set")
+    if (out / "last.pt").exists() and not resume:
+        raise RecognizeError(f"{out}: already holds a run (last.pt); pass --resume to continue it or choose another --out")
+    if resume and not (out / "last.pt").exists():
+        raise RecognizeError(f"{out}: nothing to resume (no last.pt)")
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    device = pick_device(t.device)
+    torch.manual_seed(t.seed)
+
+    train_rows = read_manifest(t.train_manifest)
+    dev_rows = read_manifest(t.dev_manifest)
+    resumed = read_checkpoint(out / "last.pt") if resume else None
+    alphabet = Alphabet(resumed["alphabet"]) if resumed else Alphabet.from_texts(r["text"] for r in train_rows)
+    for name, rows in (("train", train_rows), ("dev", dev_rows)):
+        unknown = set().union(*(alphabet.unknown(r["text"]) for r in rows))
+        if unknown:
+            log(f"warning: {name} text has characters outside the alphabet, skipped in labels: {''.join(sorted(unknown))!r}")
+
+    train_set = SpeechDataset(train_rows, alphabet, cfg.features, cfg.augment.speed_factors, seed=t.seed)
+    dev_set = SpeechDataset(dev_rows, alphabet, cfg.features)
+    train_loader = loader(train_set, [duration_of(r) for r in train_rows], t.batch_seconds, t.max_batch_size,
+                          shuffle=True, seed=t.seed, num_workers=t.num_workers)
+    dev_loader = loader(dev_set, [duration_of(r) for r in dev_rows], t.batch_seconds, t.max_batch_size,
+                        shuffle=False, num_workers=t.num_workers)
+
+    model = CTCModel(cfg.model, cfg.features.n_mels, len(alphabet))
+    if resumed:
+        model.load_state_dict(resumed["model"])
+    else:
+        log(f"computing feature statistics over {len(train_rows)} training utterances")
+        model.normalizer.mean, model.normalizer.std = feature_stats(SpeechDataset(train_rows, alphabet, cfg.features))
+    model.to(device).train()
+    frame_seconds = cfg.features.hop_ms / 1000 * model.subsample
+
+    steps_per_epoch = len(train_loader.batch_sampler)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(t.warmup_steps, t.epochs * steps_per_epoch, t.final_lr_ratio))
+    first_epoch, best, stale = 1, None, 0
+    if resumed:
+        state = resumed["train_state"]
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        first_epoch, best, stale = state["epoch"] + 1, state["best"], state["stale"]
+        log(f"resuming {out} after epoch {state['epoch']}")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+        log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
+            f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}")
+
+    skipped_ids: set[str] = set()
+    fill = model.normalizer.mean
+    for epoch in range(first_epoch, t.epochs + 1):
+        started = time.time()
+        train_set.epoch = train_loader.batch_sampler.epoch = epoch
+        total_loss, total_utts, audio_seconds, nonfinite = 0.0, 0, 0.0, 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, disable=None, file=sys.stderr)
+        for batch in bar:
+            feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
+            if cfg.augment.freq_masks or cfg.augment.time_masks:
+                feats = spec_augment(feats, lengths, cfg.augment, fill)
+            with autocast(device):
+                log_probs, out_lens = model(feats, lengths)
+            labels, label_lens = batch["labels"], batch["label_lengths"]
+            keep = [ctc_fits(labels[i, : label_lens[i]], int(out_lens[i])) and label_lens[i] > 0
+                    for i in range(len(labels))]
+            for i, ok in enumerate(keep):
+                if not ok and batch["ids"][i] not in skipped_ids:
+                    skipped_ids.add(batch["ids"][i])
+                    log(f"warning: skipping {batch['ids'][i]}: {int(label_lens[i])} labels cannot fit "
+                        f"{int(out_lens[i])} output frames (or the text is empty)")
+            keep = torch.tensor(keep)
+            if not keep.any():
+                continue
+            idx = keep.nonzero().squeeze(1)
+            loss = F.ctc_loss(
+                log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
+                labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
+                blank=0, reduction="sum", zero_infinity=True,
+            ) / len(idx)
+            if not torch.isfinite(loss):
+                nonfinite += 1
+                optimizer.zero_grad(set_to_none=True)
+                continue
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item() * len(idx)
+            total_utts += len(idx)
+            audio_seconds += float(batch["lengths"].sum()) * cfg.features.hop_ms / 1000
+            elapsed = time.time() - started
+            bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{audio_seconds / elapsed:.0f}x")
+
+        dev = dev_errors(model, dev_loader, alphabet, device, frame_seconds)
+        record = {
+            "epoch": epoch,
+            "step": epoch * steps_per_epoch,
+            "train_loss": round(total_loss / max(total_utts, 1), 4),
+            "wer": round(dev["wer"], 4),
+            "cer": round(dev["cer"], 4),
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": round(time.time() - started, 1),
+            "skipped": len(skipped_ids),
+            "nonfinite_batches": nonfinite,
+        }
+        improved = best is None or (record["wer"], record["cer"]) < (best["wer"], best["cer"])
+        if improved:
+            best, stale = record, 0
+        else:
+            stale += 1
+        with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        log(f"epoch {epoch}: train loss {record['train_loss']:.3f}, dev WER {100 * record['wer']:.2f} % "
+            f"CER {100 * record['cer']:.2f} %, {record['seconds']:.0f} s{' (best)' if improved else ''}")
+        train_state = {
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(), "epoch": epoch, "best": best, "stale": stale,
+        }
+        if improved:
+            save_checkpoint(out / "best.pt", model, cfg, alphabet)
+        save_checkpoint(out / "last.pt", model, cfg, alphabet, train_state)
+        if t.patience and stale >= t.patience:
+            log(f"early stopping: no dev improvement for {stale} epochs")
+            break
+    return best
+

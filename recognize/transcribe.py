@@ -1,0 +1,54 @@
+"""``recognize transcribe``: files in, transcripts out; bad files are reported and skipped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .atomic import atomic_write_text
+from .errors import RecognizeError
+from .formats import render
+
+
+def report_failures(failures: list[tuple[str, str]], total: int) -> None:
+    """The closing list of files that could not be processed, on stderr."""
+    if failures:
+        print(f"{len(failures)} of {total} files failed:", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
+
+
+def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0) -> int:
+    """Transcribe ``files``; print to stdout or write ``output_dir/STEM.FMT`` (atomically).
+
+    Returns the exit status: 0 if every file was transcribed, 1 otherwise.
+    """
+    from tqdm import tqdm
+
+    from .api import load_model
+
+    stems = [Path(f).stem for f in files]
+    if output_dir and len(set(stems)) < len(stems):
+        raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
+    if not output_dir and fmt in ("srt", "vtt", "tsv") and len(files) > 1:
+        raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    recognizer = load_model(model, device=device, threads=threads)
+
+    failures: list[tuple[str, str]] = []
+    bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
+
+    def on_error(path, error):
+        failures.append((path, str(error).removeprefix(f"{path}: ")))
+        bar.write(f"error: {error}", file=sys.stderr)
+
+    for path, hyp, seconds in recognizer.transcribe_files(files, on_error=on_error, progress=bar.update):
+        text = render(hyp, fmt, source=path, duration=round(seconds, 3))
+        if output_dir:
+            atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)
+        elif fmt == "txt" and len(files) > 1:
+            bar.write(f"{path}: {text}", end="", file=sys.stdout)
+        else:
+            bar.write(text, end="", file=sys.stdout)
+    bar.close()
+    report_failures(failures, len(files))
+    return 1 if failures else 0
