@@ -1,0 +1,58 @@
+"""Shared test fixtures: the committed real samples, and the corpora in ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+YESNO_ARCHIVE = SHARED_DATA / "yesno" / "waves_yesno.tar.gz"
+AN4_ARCHIVE = SHARED_DATA / "an4" / "an4_train_sphere.tar.gz"
+
+# The committed AN4 samples with their transcripts (samples/README.md).
+SAMPLE_TEXT = {
+    "cen8-mmtm-b": "AUGUST TWENTY FOURTH NINETEEN FIFTY TWO",
+    "cen7-fjam-b": "SIX SIX FOUR SEVEN TWO NINE THREE",
+}
+
+
+def needs(path: Path):
+    return pytest.mark.skipif(not path.exists(), reason=f"needs the real corpus at {path} (../shared/data)")
+
+
+def run_cli(*args, cwd=None):
+    """Run ``python -m recognize ARGS``; returns the CompletedProcess (text mode)."""
+    return subprocess.run([sys.executable, "-m", "recognize", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def sample_manifest(tmp_path_factory) -> Path:
+    """A manifest of the committed real AN4 samples (relative paths)."""
+    folder = tmp_path_factory.mktemp("samples")
+    lines = [json.dumps({"id": k, "audio": str(SAMPLES / f"{k}.wav"), "text": v}) for k, v in SAMPLE_TEXT.items()]
+    path = folder / "samples.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def yesno_run(tmp_path_factory) -> Path:
+    """The yesno recipe end to end through the CLI: prepare the real archive, train.
+    Returns the run folder (best.pt, last.pt, metrics.jsonl, config.yaml)."""
+    if not YESNO_ARCHIVE.exists():
+        pytest.skip(f"needs the real yesno corpus at {YESNO_ARCHIVE}")
+    work = tmp_path_factory.mktemp("yesno")
+    done = run_cli("prepare", "yesno", "--source", YESNO_ARCHIVE, "--out", work / "data")
+    assert done.returncode == 0, done.stderr
+    done = run_cli("train", ROOT / "configs" / "yesno.yaml", "--out", work / "run",
+                   "--set", f"train.train_manifest={work / 'data' / 'train.jsonl'}",
+                   "--set", f"train.dev_manifest={work / 'data' / 'dev.jsonl'}")
+    assert done.returncode == 0, done.stderr
+    return work

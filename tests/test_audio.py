@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from recognize.audio import load_audio, log_mel, mel_filterbank, num_frames
+from recognize.config import FeatureConfig
+from recognize.errors import AudioError
+
+from conftest import SAMPLES
+
+WAV = SAMPLES / "cen8-mmtm-b.wav"
+CFG = FeatureConfig()
+
+
+@pytest.fixture(scope="module")
+def wave():
+    return load_audio(WAV, 16000)
+
+
+def test_sphere_and_wav_give_the_same_samples(wave):
+    sphere = load_audio(SAMPLES / "cen8-mmtm-b.sph", 16000)
+    assert sphere.dtype == np.float32 and sphere.shape == wave.shape
+    np.testing.assert_array_equal(sphere, wave)
+
+
+@pytest.mark.parametrize("fmt, subtype", [
+    ("WAV", "PCM_U8"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"),
+])
+def test_formats_decode_to_the_same_signal(tmp_path, wave, fmt, subtype):
+    path = tmp_path / f"x.{fmt.lower()}"
+    sf.write(path, wave, 16000, format=fmt, subtype=subtype)
+    got = load_audio(path, 16000)
+    n = min(len(got), len(wave))
+    assert abs(len(got) - len(wave)) < 2000  # lossy codecs may pad a frame
+    if fmt in ("WAV", "FLAC"):  # lossless, or quantized to 8 bits
+        assert np.abs(got[:n] - wave[:n]).max() < (1 / 64 if subtype == "PCM_U8" else 1e-4)
+    else:  # lossy: compare energies, as the codec delay shifts samples
+        assert np.std(got) == pytest.approx(np.std(wave), rel=0.2)
+
+
+@pytest.mark.parametrize("channels", [2, 6])
+def test_channels_are_mixed_down(tmp_path, wave, channels):
+    path = tmp_path / "multi.wav"
+    sf.write(path, np.stack([wave] * channels, axis=1), 16000, subtype="FLOAT")
+    np.testing.assert_allclose(load_audio(path, 16000), wave, atol=1e-6)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+def test_other_rates_are_resampled(tmp_path, wave, rate):
+    from scipy.signal import resample_poly  # an independent resampler makes the input
+
+    path = tmp_path / f"r{rate}.wav"
+    sf.write(path, resample_poly(wave, rate, 16000).astype(np.float32), rate, subtype="FLOAT")
+    got = load_audio(path, 16000)
+    assert abs(len(got) - len(wave)) <= 2
+    n = min(len(got), len(wave))
+    a, b = log_mel(got[:n], CFG), log_mel(wave[:n], CFG)
+    if rate == 8000:  # only the bands below 4 kHz survive
+        keep = mel_filterbank(16000, 512, 80, 0.0, 0.0)[:, 257 // 2 + 8 :].sum(1) == 0
+        a, b = a[:, keep], b[:, keep]
+    assert np.median(np.abs(a - b)) < 0.1
+
+
+def test_log_mel_matches_librosa(wave):
+    """librosa_compatibility: the numpy log-mel equals librosa's Slaney melspectrogram."""
+    import librosa
+
+    # librosa centres the 400-sample window in its 512-sample frame: shift by 56 to align
+    padded = np.pad(wave, (56, 56))
+    ref = librosa.feature.melspectrogram(
+        y=padded, sr=16000, n_fft=512, hop_length=160, win_length=400, window="hann",
+        center=False, power=2.0, n_mels=80, htk=False, norm="slaney")
+    ref = np.log(ref.T + 1e-6)
+    ours = log_mel(wave, CFG)
+    assert ours.shape == ref.shape == (num_frames(len(wave), CFG), 80)
+    assert np.abs(ours - ref).max() < 1e-3
+
+
+def test_frames_depend_only_on_their_samples(wave):
+    """A prefix of the audio gives a prefix of the features (no centering, no look-ahead)."""
+    whole = log_mel(wave, CFG)
+    part = log_mel(wave[:16000], CFG)
+    np.testing.assert_array_equal(part, whole[: len(part)])
+
+
+def test_short_clip_gives_one_frame():
+    assert log_mel(np.zeros(100, dtype=np.float32), CFG).shape == (1, 80)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "no such file"),
+    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: p.write_bytes(b""), "not a readable audio file"),
+    (lambda p: p.write_text("hello, I am a text file"), "not a readable audio file"),
+    (lambda p: p.write_bytes(WAV.read_bytes()[:30]), "not a readable audio file"),
+])
+def test_bad_files_get_one_clear_line(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=message) as info:
+        load_audio(path, 16000)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_nan_samples_are_refused(tmp_path):
+    path = tmp_path / "nan.wav"
+    sf.write(path, np.array([0.0, np.nan, 0.1] * 100, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        load_audio(path, 16000)

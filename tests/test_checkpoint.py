@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from recognize.checkpoint import load_checkpoint, release_checkpoint, save_checkpoint
+from recognize.config import Config
+from recognize.errors import ModelError
+from recognize.model import CTCModel
+from recognize.text import Alphabet
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(0)
+    cfg = Config()
+    cfg.model.hidden, cfg.model.layers, cfg.model.conv_channels = 32, 2, 4
+    alphabet = Alphabet.from_texts(["YES NO"])
+    model = CTCModel(cfg.model, cfg.features.n_mels, len(alphabet)).eval()
+    model.normalizer.mean.uniform_(-3, 3)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, cfg, alphabet, train_state={"epoch": 3})
+    return path, model, cfg, alphabet
+
+
+def test_round_trip(saved):
+    path, model, cfg, alphabet = saved
+    loaded, cfg2, alphabet2 = load_checkpoint(path)
+    assert cfg2 == cfg and alphabet2 == alphabet
+    x, lengths = torch.randn(2, 60, 80), torch.tensor([60, 41])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, lengths)[0], model(x, lengths)[0], atol=0, rtol=0)
+    assert not any(p.exists() for p in path.parent.glob(".*tmp*"))  # the temp file was renamed away
+
+
+def test_release_is_smaller_and_decodes_the_same(saved):
+    path, model, _, _ = saved
+    release_checkpoint(path, path.with_name("release.pt"))
+    small, _, _ = load_checkpoint(path.with_name("release.pt"))
+    assert path.with_name("release.pt").stat().st_size < 0.6 * path.stat().st_size
+    assert small.normalizer.mean.dtype == torch.float32
+    torch.testing.assert_close(small.normalizer.mean, model.normalizer.mean, atol=0, rtol=0)
+    x, lengths = torch.randn(1, 80, 80), torch.tensor([80])
+    with torch.no_grad():
+        torch.testing.assert_close(small(x, lengths)[0], model(x, lengths)[0], atol=2e-2, rtol=0)
+
+
+class RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned > /tmp/recognize-pwned",))
+
+
+def test_pickle_that_runs_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "recognize", "version": 1, "model": RunsCode()}, path)
+    with pytest.raises(ModelError, match="refused"):
+        load_checkpoint(path)
+    assert not Path("/tmp/recognize-pwned").exists()
+
+
+def test_other_files_are_refused(tmp_path):
+    with pytest.raises(ModelError, match="no such model file"):
+        load_checkpoint(tmp_path / "missing.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": {}}, other)
+    with pytest.raises(ModelError, match="not a recognize checkpoint"):
+        load_checkpoint(other)
+    text = tmp_path / "text.pt"
+    text.write_text("not a model")
+    with pytest.raises(ModelError, match="not a readable checkpoint"):
+        load_checkpoint(text)

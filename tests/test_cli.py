@@ -1,0 +1,100 @@
+"""The `recognize` command on real files, as a user runs it (a subprocess each)."""
+
+import json
+import re
+
+import pytest
+
+from recognize.metrics import corpus_errors
+
+from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+
+WAVS = [SAMPLES / f"{k}.wav" for k in SAMPLE_TEXT]
+
+
+def test_help_lists_the_commands():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for command in ("transcribe", "evaluate", "train", "prepare"):
+        assert command in done.stdout
+
+
+def test_transcribe_with_the_bundled_model():
+    done = run_cli("transcribe", *WAVS)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(": ", 1) for line in done.stdout.strip().splitlines())
+    hyps = [lines[str(w)] for w in WAVS]
+    # samples from dev speakers the model never heard: allow an error or two
+    assert corpus_errors(list(SAMPLE_TEXT.values()), hyps)["wer"] <= 0.2, hyps
+
+
+def test_one_file_prints_just_the_text():
+    done = run_cli("transcribe", SAMPLES / "cen8-mmtm-b.sph")
+    assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 1
+    assert ":" not in done.stdout and "TWENTY" in done.stdout
+
+
+def test_bad_files_are_reported_and_the_rest_go_on(tmp_path):
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio")
+    done = run_cli("transcribe", WAVS[0], tmp_path / "missing.wav", text, WAVS[1])
+    assert done.returncode == 1
+    assert len(done.stdout.strip().splitlines()) == 2  # both good files transcribed
+    assert f"error: {tmp_path / 'missing.wav'}: no such file" in done.stderr
+    assert f"{text}: not a readable audio file" in done.stderr
+    assert "2 of 4 files failed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_output_formats(tmp_path):
+    done = run_cli("transcribe", *WAVS, "--output-dir", tmp_path, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    for wav in WAVS:
+        record = json.loads((tmp_path / f"{wav.stem}.json").read_text())
+        assert record["text"] and len(record["words"]) == len(record["text"].split())
+        starts = [w["start"] for w in record["words"]]
+        assert starts == sorted(starts) and all(0 <= w["start"] < w["end"] <= record["duration"] + 0.1
+                                                for w in record["words"])
+        assert all(0 < w["confidence"] <= 1 for w in record["words"])
+    for fmt, pattern in [("srt", r"^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n[A-Z ]+\n"),
+                         ("vtt", r"^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}\n[A-Z ]+\n"),
+                         ("tsv", r"^start\tend\tword\tconfidence\n(\d+\.\d{3}\t\d+\.\d{3}\t[A-Z]+\t[\d.]+\n)+$")]:
+        done = run_cli("transcribe", WAVS[0], "--format", fmt)
+        assert done.returncode == 0 and re.match(pattern, done.stdout), (fmt, done.stdout)
+    assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temp files
+
+
+def test_config_errors_are_one_line(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  layers: -1\n")
+    done = run_cli("train", config, "--out", tmp_path / "run")
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: {config}: model.layers: must be > 0"
+
+
+def test_missing_model_is_one_line(tmp_path):
+    done = run_cli("transcribe", WAVS[0], "--model", tmp_path / "nope.pt")
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {tmp_path / 'nope.pt'}: no such model file"
+
+
+def test_evaluate_json_fields(tmp_path, sample_manifest):
+    done = run_cli("evaluate", sample_manifest, "--json", "--report", tmp_path / "report")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    for key in ("n", "wer", "cer", "substitutions", "deletions", "insertions", "wall_seconds", "audio_seconds", "rtfx"):
+        assert key in summary
+    assert summary["n"] == 2 and summary["audio_seconds"] == pytest.approx(5.2, abs=0.05)
+    rows = [json.loads(l) for l in (tmp_path / "report" / "utterances.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in rows} == set(SAMPLE_TEXT)
+    errors = sum(r["words"]["substitutions"] + r["words"]["deletions"] + r["words"]["insertions"] for r in rows)
+    assert summary["substitutions"] + summary["deletions"] + summary["insertions"] == errors
+    assert json.loads((tmp_path / "report" / "summary.json").read_text())["wer"] == summary["wer"]
+
+
+def test_evaluate_goes_on_past_a_missing_file(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "audio": str(WAVS[0]), "text": SAMPLE_TEXT["cen8-mmtm-b"]}) + "\n"
+                        + json.dumps({"id": "b", "audio": "gone.wav", "text": "NO"}) + "\n")
+    done = run_cli("evaluate", manifest, "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["n"] == 1 and json.loads(done.stdout)["failed"] == 1
+    assert f"b: {tmp_path / 'gone.wav'}: no such file" in done.stderr

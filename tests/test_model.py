@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from recognize.audio import load_audio, log_mel
+from recognize.config import FeatureConfig, ModelConfig
+from recognize.model import CTCModel
+
+from conftest import SAMPLES
+
+
+def real_features():
+    """Log-mels of the committed samples cut to several lengths, the shortest under 7 frames."""
+    cfg = FeatureConfig()
+    feats = [log_mel(load_audio(SAMPLES / f, 16000), cfg) for f in ("cen8-mmtm-b.wav", "cen7-fjam-b.wav")]
+    return [feats[0], feats[1][:150], feats[0][40:83], feats[1][:5]]
+
+
+@pytest.mark.parametrize("frontend, subsample, proj", [("conv", 4, 0), ("stack", 3, 0), ("conv", 4, 24)])
+def test_batch_consistency(frontend, subsample, proj):
+    """A padded batch gives each utterance exactly what it gives alone, in both directions."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(frontend=frontend, subsample=subsample, hidden=48, layers=2, proj=proj, conv_channels=8)
+    model = CTCModel(cfg, feats=80, vocab=12).eval()
+    model.normalizer.mean.fill_(-5.0)  # padding after normalization would be non-zero without the mask
+    feats = [torch.from_numpy(f) for f in real_features()]
+    lengths = torch.tensor([len(f) for f in feats])
+    batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True, padding_value=3.0)
+    with torch.no_grad():
+        log_probs, out_lens = model(batch, lengths)
+        for i, f in enumerate(feats):
+            alone, alone_len = model(f[None], lengths[i : i + 1])
+            assert int(out_lens[i]) == int(alone_len[0]) == alone.shape[1]
+            torch.testing.assert_close(log_probs[i, : out_lens[i]], alone[0], atol=1e-5, rtol=0)
+
+
+def test_output_lengths_and_shapes():
+    model = CTCModel(ModelConfig(hidden=32, layers=1, conv_channels=4), feats=80, vocab=5).eval()
+    x = torch.zeros(3, 100, 80)
+    log_probs, out_lens = model(x, torch.tensor([100, 50, 3]))
+    # conv: ((T - 3) // 2 + 1 - 3) // 2 + 1; a clip under 7 frames counts as 7
+    assert out_lens.tolist() == [24, 11, 1]
+    assert log_probs.shape == (3, 24, 5) and out_lens.dtype == torch.int64
+    np.testing.assert_allclose(log_probs.detach().exp().sum(-1).numpy(), 1.0, atol=1e-5)
+
+
+def test_lstm_initialization_follows_the_literature():
+    model = CTCModel(ModelConfig(hidden=32, layers=2), feats=80, vocab=5)
+    lstm = model.encoder
+    for layer in range(2):
+        bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+        assert torch.all(bias[32:64] == 1) and torch.all(bias[:32] == 0) and torch.all(bias[64:] == 0)
+        for gate in getattr(lstm, f"weight_hh_l{layer}_reverse").detach().chunk(4, 0):
+            torch.testing.assert_close(gate @ gate.T, torch.eye(32), atol=1e-5, rtol=0)

@@ -1,0 +1,44 @@
+"""The recipes end to end on the real corpora in ../shared/data (skipped where absent)."""
+
+import json
+
+import pytest
+
+from recognize.corpora import an4
+
+from conftest import AN4_ARCHIVE, ROOT, needs, run_cli
+
+
+def test_yesno_end_to_end(yesno_run):
+    """prepare -> train -> evaluate -> transcribe on the real yesno recordings."""
+    done = run_cli("evaluate", yesno_run / "data" / "dev.jsonl", "--model", yesno_run / "run" / "best.pt", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["n"] == 30 and summary["wer"] <= 0.05, summary
+    records = [json.loads(l) for l in (yesno_run / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["train_loss"] < records[0]["train_loss"]
+
+
+@needs(AN4_ARCHIVE)
+def test_an4_prepare_is_speaker_disjoint(tmp_path):
+    paths = an4.prepare(str(AN4_ARCHIVE), tmp_path)
+    rows = {name: [json.loads(l) for l in path.read_text().splitlines()] for name, path in paths.items()}
+    assert set(rows) == {"train", "dev"}  # the test part is held out of this copy
+    assert len(rows["train"]) == 857 and len(rows["dev"]) == 91
+    assert {r["speaker"] for r in rows["dev"]} == set(an4.DEV_SPEAKERS)
+    assert not {r["speaker"] for r in rows["train"]} & set(an4.DEV_SPEAKERS)
+    first = rows["train"][0]
+    assert first == {**first, "id": "an251-fash-b", "text": "YES", "speaker": "fash"}
+    assert (tmp_path / first["audio"]).exists() and 0.5 < first["duration"] < 2
+
+
+@needs(AN4_ARCHIVE)
+def test_bundled_model_on_an4_dev(tmp_path):
+    """The shipped model scores on the AN4 dev speakers what its model card says."""
+    paths = an4.prepare(str(AN4_ARCHIVE), tmp_path)
+    done = run_cli("evaluate", paths["dev"], "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
+    wer = float(card.split("dev WER ")[1].split(" %")[0]) / 100
+    assert summary["n"] == 91 and summary["wer"] == pytest.approx(wer, abs=0.0006)

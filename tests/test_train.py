@@ -1,0 +1,73 @@
+import json
+
+import pytest
+import torch
+
+from recognize.checkpoint import read_checkpoint
+from recognize.config import load_config
+from recognize.errors import RecognizeError
+from recognize.train import lr_lambda, train
+
+from conftest import SAMPLE_TEXT, SAMPLES, run_cli
+
+
+def tiny_config(manifest, *more):
+    """A small fast model on the committed real samples."""
+    return load_config(None, [
+        f"train.train_manifest={manifest}", f"train.dev_manifest={manifest}",
+        "model.frontend=stack", "model.subsample=4", "model.hidden=32", "model.layers=2",
+        "features.n_mels=40", "train.batch_seconds=6", "train.warmup_steps=2", "train.threads=1",
+        *more,
+    ])
+
+
+def test_lr_schedule_warms_up_then_decays_to_the_floor():
+    f = lr_lambda(warmup=10, total=110, final_ratio=0.1)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(60) == pytest.approx(0.55) and f(110) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
+
+
+def test_run_folder_contents(tmp_path, sample_manifest):
+    best = train(tiny_config(sample_manifest, "train.epochs=2"), tmp_path / "run")
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {"config.yaml", "metrics.jsonl", "last.pt", "best.pt"}
+    records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    for r in records:
+        assert {"epoch", "train_loss", "wer", "cer", "seconds"} <= set(r)
+    assert best["epoch"] in (1, 2)
+    assert load_config(tmp_path / "run" / "config.yaml") == tiny_config(sample_manifest, "train.epochs=2")
+    with pytest.raises(RecognizeError, match="already holds a run"):
+        train(tiny_config(sample_manifest), tmp_path / "run")
+
+
+def test_resume_ends_with_the_same_weights(tmp_path, sample_manifest):
+    """Stopping after epoch 1 and resuming gives the weights of an uninterrupted run (CPU, fixed seed)."""
+    flat = ["train.final_lr_ratio=1.0"]  # a schedule that does not depend on the epoch count
+    train(tiny_config(sample_manifest, "train.epochs=3", *flat), tmp_path / "whole")
+    train(tiny_config(sample_manifest, "train.epochs=1", *flat), tmp_path / "parts")
+    train(tiny_config(sample_manifest, "train.epochs=3", *flat), tmp_path / "parts", resume=True)
+    whole = read_checkpoint(tmp_path / "whole" / "last.pt")
+    parts = read_checkpoint(tmp_path / "parts" / "last.pt")
+    assert parts["train_state"]["epoch"] == 3
+    for key, value in whole["model"].items():
+        torch.testing.assert_close(parts["model"][key], value, atol=0, rtol=0, msg=key)
+    lines = (tmp_path / "parts" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 3]
+
+
+def test_labels_that_cannot_fit_are_reported_and_skipped(tmp_path):
+    rows = [{"id": k, "audio": str(SAMPLES / f"{k}.wav"), "text": v} for k, v in SAMPLE_TEXT.items()]
+    rows.append({"id": "too-long", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "ONE TWO THREE " * 20})
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg_args = ["--set", f"train.train_manifest={manifest}", "--set", f"train.dev_manifest={manifest}",
+                "--set", "model.frontend=stack", "--set", "model.hidden=16", "--set", "model.layers=1",
+                "--set", "train.epochs=1"]
+    done = run_cli("train", "--out", tmp_path / "run", *cfg_args, tmp_path / "none.yaml")
+    assert done.returncode == 1 and "none.yaml: cannot read" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "c.yaml").write_text("kind: speech\n")
+    done = run_cli("train", tmp_path / "c.yaml", "--out", tmp_path / "run", *cfg_args)
+    assert done.returncode == 0, done.stderr
+    assert "skipping too-long: 279 labels cannot fit" in done.stderr
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
+    assert record["skipped"] == 1 and record["train_loss"] > 0
