@@ -51,3 +51,41 @@ def spec_augment(
             start = rand_int(length - width)
             out[i, start : start + width, :] = fill
     return out
+
+
+def distort_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random handwriting distortions of a ``(H, W)`` line image (background 0, ink towards 1).
+
+    Each applied with probability 1/2, in this order: an affine map about the centre
+    (slant/shear +-0.3, scale +-10 %, rotation +-1.5 degrees), a smooth elastic warp
+    (random displacements of ~1 px on a 16-px grid, interpolated), thinner or thicker
+    strokes (grey erosion or dilation), Gaussian blur and Gaussian noise. Returns a new
+    ``(H, W)`` float32 array in [0, 1]; the same ``rng`` state gives the same output.
+    """
+    from scipy import ndimage
+
+    out = np.asarray(image, dtype=np.float32)
+    h, w = out.shape
+    if rng.random() < 0.5:
+        shear, scale = rng.uniform(-0.3, 0.3), rng.uniform(0.9, 1.1)
+        angle = np.deg2rad(rng.uniform(-1.5, 1.5))
+        # output (row, col) -> input (row, col): inverse of rotate(angle) @ shear @ scale
+        forward = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        forward = forward @ np.array([[1.0, 0.0], [shear, 1.0]]) * scale
+        matrix = np.linalg.inv(forward)
+        centre = np.array([(h - 1) / 2, (w - 1) / 2])
+        out = ndimage.affine_transform(out, matrix, offset=centre - matrix @ centre, order=1, cval=0.0)
+    if rng.random() < 0.5:
+        grid = (max(2, h // 16 + 1), max(2, w // 16 + 1))
+        rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+        shift = [ndimage.zoom(rng.normal(0, 1.0, grid), (h / grid[0], w / grid[1]), order=3)[:h, :w]
+                 for _ in range(2)]
+        out = ndimage.map_coordinates(out, [rows + shift[0], cols + shift[1]], order=1, cval=0.0)
+    if rng.random() < 0.5:
+        morph = ndimage.grey_erosion if rng.random() < 0.5 else ndimage.grey_dilation
+        out = morph(out, size=(2, 2))
+    if rng.random() < 0.5:
+        out = ndimage.gaussian_filter(out, sigma=rng.uniform(0.3, 1.0))
+    if rng.random() < 0.5:
+        out = out + rng.normal(0, rng.uniform(0.01, 0.05), out.shape).astype(np.float32)
+    return np.clip(out, 0, 1).astype(np.float32)

@@ -17,6 +17,10 @@ class AudioError(RecognizeError):
     """An audio file is missing, unreadable or unusable."""
 
 
+class ImageError(RecognizeError):
+    """An image file is missing, unreadable or unusable."""
+
+
 class ManifestError(RecognizeError):
     """A manifest line is malformed or names a missing file."""
 
