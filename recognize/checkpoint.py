@@ -67,7 +67,7 @@ def model_from_checkpoint(state: dict, path: str | Path = "checkpoint") -> tuple
     try:
         cfg = validate(from_dict(state["config"]))
         alphabet = Alphabet(state["alphabet"])
-        model = CTCModel(cfg.model, cfg.features.n_mels, len(alphabet))
+        model = CTCModel(cfg.model, cfg.input_dim, len(alphabet))
         model.load_state_dict(state["model"])
     except (ConfigError, KeyError, ValueError, RuntimeError) as e:
         raise ModelError(f"{path}: inconsistent checkpoint ({str(e).splitlines()[0]})") from None

@@ -25,16 +25,17 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_transcribe(args) -> int:
+def cmd_recognize(args) -> int:
     from .transcribe import transcribe_command
 
-    return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads)
+    return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
+                              args.decoder, kind=args.kind)
 
 
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate_command
 
-    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads)
+    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads, args.decoder)
 
 
 def cmd_prepare(args) -> int:
@@ -58,16 +59,18 @@ def cmd_release(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .corpora import CORPORA
+    from .decoding import DECODERS
 
     parser = argparse.ArgumentParser(
-        prog="recognize", description="Speech recognition: audio -> log-mel -> stacked BiLSTM -> CTC -> text.")
+        prog="recognize", description="Speech and handwriting recognition: features -> stacked BiLSTM -> CTC -> text.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def runtime_options(p):
-        p.add_argument("--model", help="checkpoint (.pt); default: the bundled speech model")
+        p.add_argument("--model", help="checkpoint (.pt); default: the bundled model")
         p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
         p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+        p.add_argument("--decoder", choices=list(DECODERS), default="greedy", help="CTC decoder (default: greedy)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...)")
@@ -75,10 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
     p.add_argument("--output-dir", metavar="DIR",
                    help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
-    p.set_defaults(func=cmd_transcribe)
+    p.set_defaults(func=cmd_recognize, kind="speech")
+
+    p = sub.add_parser("read", help="recognize handwritten text-line images")
+    p.add_argument("files", nargs="+", metavar="IMAGE", help="line images (PNG, JPEG, TIFF, BMP, WebP, ...)")
+    runtime_options(p)
+    p.add_argument("--format", choices=("txt", "json"), default="txt",
+                   help="txt, or json with each character's x-range and confidence (default: txt)")
+    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.FORMAT per input here")
+    p.set_defaults(func=cmd_recognize, kind="handwriting")
 
     p = sub.add_parser("evaluate", help="WER/CER of a model on a JSON Lines manifest")
-    p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio", "text"} per line')
+    p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio" or "image", "text"} per line')
     runtime_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report", metavar="DIR", help="write per-utterance results to DIR")

@@ -30,6 +30,13 @@ class FeatureConfig:
 
 
 @dataclass
+class ImageConfig:
+    """Line-image settings (handwriting): every line is scaled to this height."""
+
+    height: int = 64
+
+
+@dataclass
 class AugmentConfig:
     """Training-time augmentation; all off when the counts/factors are empty."""
 
@@ -38,15 +45,17 @@ class AugmentConfig:
     time_masks: int = 2
     time_width: float = 0.05  # widest time mask, as a fraction of the utterance
     speed_factors: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])
+    distort: float = 0.0  # handwriting: probability of a random image distortion per line
 
 
 @dataclass
 class ModelConfig:
     """Frontend -> stacked bidirectional LSTM -> linear -> log-softmax."""
 
-    frontend: str = "conv"  # "conv" (two strided 3x3 convs) or "stack" (frame stacking)
-    subsample: int = 4  # frame-rate reduction: conv supports 4, stack any >= 1
+    frontend: str = "conv"  # speech: "conv" (two strided 3x3 convs) or "stack"; handwriting: "cnn"
+    subsample: int = 4  # frame-rate (or width) reduction: conv 4, stack any >= 1, cnn a power of 2
     conv_channels: int = 32
+    cnn_channels: list[int] = field(default_factory=lambda: [16, 32, 48, 64])  # one block each
     hidden: int = 256  # LSTM units per direction
     layers: int = 3
     dropout: float = 0.2  # between LSTM layers and before the output layer
@@ -58,7 +67,8 @@ class TrainConfig:
     train_manifest: str = ""
     dev_manifest: str = ""
     epochs: int = 60
-    batch_seconds: float = 60.0  # audio seconds per batch (length-bucketed)
+    batch_seconds: float = 60.0  # speech: padded audio seconds per batch (length-bucketed)
+    batch_width: int = 20000  # handwriting: padded pixels of line width per batch
     max_batch_size: int = 64
     lr: float = 1e-3  # peak learning rate after warm-up
     warmup_steps: int = 300
@@ -74,14 +84,20 @@ class TrainConfig:
 
 @dataclass
 class Config:
-    kind: str = "speech"
+    kind: str = "speech"  # or "handwriting"
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def input_dim(self) -> int:
+        """F of the model's ``(N, T, F)`` input: mel bands, or the image height (T is then the width)."""
+        return self.features.n_mels if self.kind == "speech" else self.image.height
 
 
 def _check_value(key: str, value, typ):
@@ -123,15 +139,24 @@ def _fill(obj, values: dict, prefix: str) -> None:
 def validate(cfg: Config) -> Config:
     """Reject impossible values, naming the key."""
     f, m, a, t = cfg.features, cfg.model, cfg.augment, cfg.train
+    speech = cfg.kind == "speech"
     checks = [
-        (cfg.kind == "speech", "kind", "must be 'speech'"),
+        (cfg.kind in ("speech", "handwriting"), "kind", "must be 'speech' or 'handwriting'"),
+        (cfg.image.height >= 8, "image.height", "must be >= 8"),
         (f.sample_rate >= 1000, "features.sample_rate", "must be >= 1000"),
         (f.n_mels > 0, "features.n_mels", "must be > 0"),
         (f.hop_ms > 0 and f.win_ms > 0, "features.hop_ms", "window and hop must be > 0"),
         (f.n_fft >= round(f.sample_rate * f.win_ms / 1000), "features.n_fft",
          "must be at least the window length in samples"),
         (f.n_mels <= f.n_fft // 2 + 1, "features.n_mels", "must be at most n_fft/2 + 1"),
-        (m.frontend in ("conv", "stack"), "model.frontend", "must be 'conv' or 'stack'"),
+        (m.frontend in (("conv", "stack") if speech else ("cnn",)), "model.frontend",
+         "must be 'conv' or 'stack' for speech, 'cnn' for handwriting"),
+        (m.frontend != "cnn" or 2 ** len(m.cnn_channels) <= cfg.image.height, "model.cnn_channels",
+         "each block halves the height: too many blocks for image.height"),
+        (m.frontend != "cnn" or (m.subsample & (m.subsample - 1) == 0
+                                 and m.subsample <= 2 ** len(m.cnn_channels)), "model.subsample",
+         "the cnn frontend reduces the width by a power of 2, at most 2 per block"),
+        (all(c > 0 for c in m.cnn_channels) and m.cnn_channels, "model.cnn_channels", "must be positive"),
         (m.subsample >= 1, "model.subsample", "must be >= 1"),
         (m.frontend != "conv" or m.subsample == 4, "model.subsample",
          "the conv frontend reduces the frame rate by exactly 4"),
@@ -148,6 +173,8 @@ def validate(cfg: Config) -> Config:
          "must be between 0.5 and 2"),
         (t.epochs > 0, "train.epochs", "must be > 0"),
         (t.batch_seconds > 0, "train.batch_seconds", "must be > 0"),
+        (t.batch_width > 0, "train.batch_width", "must be > 0"),
+        (0 <= a.distort <= 1, "augment.distort", "must be in [0, 1]"),
         (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
         (t.lr > 0, "train.lr", "must be > 0"),
         (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),

@@ -1,11 +1,12 @@
-"""JSON Lines manifests, the speech dataset, length-bucketed batches and padding.
+"""JSON Lines manifests, the speech and line-image datasets, length-bucketed batches and padding.
 
 Manifest contract, one utterance per line::
 
     {"id": "an251-fash-b", "audio": "wav/an251-fash-b.sph", "text": "YES", "duration": 1.2, ...}
 
-Relative paths resolve against the manifest's folder; NeMo's ``audio_filepath`` is
-accepted for ``audio``; extra fields (speaker, ...) are kept.
+Handwriting rows have ``"image"`` instead of ``"audio"``. Relative paths resolve against
+the manifest's folder; NeMo's ``audio_filepath`` is accepted for ``audio``; extra fields
+(speaker, writer, ...) are kept.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from .atomic import atomic_write_text
 from .audio import load_audio, log_mel
 from .augment import speed_perturb
-from .config import FeatureConfig
+from .config import Config, FeatureConfig, ImageConfig
 from .errors import ManifestError
 from .text import Alphabet, normalize_text
 
@@ -51,16 +52,17 @@ def read_manifest(path: str | Path, need_text: bool = True) -> list[dict]:
             raise ManifestError(f"{where}: expected a JSON object")
         if "audio" not in row and "audio_filepath" in row:
             row["audio"] = row.pop("audio_filepath")
-        for key in ("id", "audio") + (("text",) if need_text else ()):
+        media = "image" if "image" in row else "audio"
+        for key in ("id", media) + (("text",) if need_text else ()):
             if key not in row:
-                raise ManifestError(f"{where}: missing key '{key}'")
-        if not isinstance(row["audio"], str):
-            raise ManifestError(f"{where}: 'audio' must be a path string")
+                raise ManifestError(f"{where}: missing key '{key}'" + (" (or 'image')" if key == "audio" else ""))
+        if not isinstance(row[media], str):
+            raise ManifestError(f"{where}: '{media}' must be a path string")
         row["id"] = str(row["id"])
         if row["id"] in seen:
             raise ManifestError(f"{where}: duplicate id '{row['id']}'")
         seen.add(row["id"])
-        row["audio"] = str((path.parent / row["audio"]).resolve())
+        row[media] = str((path.parent / row[media]).resolve())
         if "text" in row:
             row["text"] = normalize_text(str(row["text"]))
         rows.append(row)
@@ -79,6 +81,24 @@ def duration_of(row: dict) -> float:
     import soundfile as sf
 
     return sf.info(row["audio"]).duration
+
+
+def width_of(row: dict, height: int) -> float:
+    """Width in pixels of a row's line image once scaled to ``height``: from its
+    ``width``/``height`` fields, else the image header."""
+    if "width" in row and "height" in row:
+        w, h = float(row["width"]), float(row["height"])
+    else:
+        from PIL import Image
+
+        with Image.open(row["image"]) as im:
+            w, h = im.size
+    return w * height / max(h, 1)
+
+
+def length_of(row: dict, cfg: Config) -> float:
+    """A row's length in the unit of its batch budget: seconds (speech) or pixels (handwriting)."""
+    return duration_of(row) if cfg.kind == "speech" else width_of(row, cfg.image.height)
 
 
 class SpeechDataset(torch.utils.data.Dataset):
@@ -109,6 +129,44 @@ class SpeechDataset(torch.utils.data.Dataset):
             "labels": torch.tensor(self.alphabet.encode(text), dtype=torch.int64),
             "text": text,
         }
+
+
+class LineImageDataset(torch.utils.data.Dataset):
+    """Items ``{"id", "features": (W, H) float32 (the line image transposed, background 0),
+    "labels", "text"}``; with ``distort`` > 0 each line is distorted with that probability,
+    from a generator seeded by (seed, epoch, index)."""
+
+    def __init__(self, rows, alphabet: Alphabet, image: ImageConfig, distort: float = 0.0, seed: int = 0):
+        self.rows, self.alphabet, self.image = rows, alphabet, image
+        self.distort, self.seed, self.epoch = distort, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        from .augment import distort_image
+        from .image import load_image
+
+        row = self.rows[index]
+        pixels = load_image(row["image"], self.image.height)  # (H, W)
+        if self.distort:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            if rng.random() < self.distort:
+                pixels = distort_image(pixels, rng)
+        text = row.get("text", "")
+        return {
+            "id": row["id"],
+            "features": torch.from_numpy(np.ascontiguousarray(pixels.T, dtype=np.float32)),
+            "labels": torch.tensor(self.alphabet.encode(text), dtype=torch.int64),
+            "text": text,
+        }
+
+
+def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):
+    """The dataset for ``cfg.kind``, with training augmentation when ``train``."""
+    if cfg.kind == "speech":
+        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment.speed_factors if train else (), cfg.train.seed)
+    return LineImageDataset(rows, alphabet, cfg.image, cfg.augment.distort if train else 0.0, cfg.train.seed)
 
 
 def collate(items: list[dict]) -> dict:

@@ -24,7 +24,7 @@ class Token:
 @dataclass
 class Word:
     word: str
-    start: float  # seconds
+    start: float  # seconds (speech) or x in pixels (handwriting)
     end: float
     confidence: float  # lowest character posterior in the word
 
@@ -34,6 +34,7 @@ class Hypothesis:
     text: str
     tokens: list[Token] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
+    frame_unit: float = 1.0  # what one output frame spans: seconds, or pixels of the input image
 
 
 def greedy_tokens(log_probs: np.ndarray) -> list[Token]:
@@ -52,16 +53,16 @@ def greedy_tokens(log_probs: np.ndarray) -> list[Token]:
     ]
 
 
-def words_from_tokens(tokens: list[Token], alphabet: Alphabet, frame_seconds: float) -> list[Word]:
-    """Group tokens into space-separated words with start/end times in seconds."""
+def words_from_tokens(tokens: list[Token], alphabet: Alphabet, frame_unit: float) -> list[Word]:
+    """Group tokens into space-separated words with start/end in ``frame_unit`` (e.g. seconds)."""
     words, current = [], []
     for token in tokens + [None]:
         if token is None or alphabet.symbols[token.label] == " ":
             if current:
                 words.append(Word(
                     alphabet.decode(t.label for t in current),
-                    round(current[0].start * frame_seconds, 3),
-                    round(current[-1].end * frame_seconds, 3),
+                    round(current[0].start * frame_unit, 3),
+                    round(current[-1].end * frame_unit, 3),
                     round(min(t.prob for t in current), 4),
                 ))
             current = []
@@ -70,17 +71,22 @@ def words_from_tokens(tokens: list[Token], alphabet: Alphabet, frame_seconds: fl
     return words
 
 
-def greedy_decode(log_probs: np.ndarray, lengths, alphabet: Alphabet, frame_seconds: float) -> list[Hypothesis]:
+def greedy_decode(log_probs: np.ndarray, lengths, alphabet: Alphabet, frame_unit) -> list[Hypothesis]:
     """Greedy CTC decoding of a batch.
 
     log_probs: ``(N, T', V)``; lengths: ``(N,)`` valid output frames per item;
-    frame_seconds: duration of one output frame (hop x frame-rate reduction).
-    Returns one :class:`Hypothesis` per item, with word timings.
+    frame_unit: what one output frame spans (seconds of audio, or pixels of a line
+    image), one number or one per item. Returns one :class:`Hypothesis` per item, with
+    word start/end in that unit.
     """
     log_probs = np.asarray(log_probs)
+    units = np.broadcast_to(np.asarray(frame_unit, dtype=np.float64), (len(log_probs),))
     hyps = []
-    for lp, n in zip(log_probs, np.asarray(lengths)):
+    for lp, n, unit in zip(log_probs, np.asarray(lengths), units):
         tokens = greedy_tokens(lp[: int(n)])
         text = " ".join(alphabet.decode(t.label for t in tokens).split())
-        hyps.append(Hypothesis(text, tokens, words_from_tokens(tokens, alphabet, frame_seconds)))
+        hyps.append(Hypothesis(text, tokens, words_from_tokens(tokens, alphabet, float(unit)), float(unit)))
     return hyps
+
+
+DECODERS = {"greedy": greedy_decode}  # name -> f(log_probs, lengths, alphabet, frame_unit)

@@ -20,14 +20,15 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None) -> dict:
     Returns ``{"summary": {...}, "utterances": [...], "failures": [(id, reason), ...]}``;
     the summary has ``n``, ``wer``, ``cer``, ``substitutions``, ``deletions``,
     ``insertions`` (word level), the same for characters under ``chars``,
-    ``wall_seconds``, ``audio_seconds`` and ``rtfx`` (audio seconds per wall second of
-    loading, features, model and decoding). Rows whose audio cannot be read are
-    listed in ``failures`` and left out of the scores.
+    ``wall_seconds``, and for speech ``audio_seconds`` and ``rtfx`` (audio seconds per
+    wall second of loading, features, model and decoding), for handwriting
+    ``lines_per_second``. Rows whose file cannot be read are listed in ``failures``
+    and left out of the scores.
     """
     rows = read_manifest(manifest)
     by_path: dict[str, list[dict]] = {}
     for row in rows:
-        by_path.setdefault(row["audio"], []).append(row)
+        by_path.setdefault(media_path(row), []).append(row)
     failures: list[tuple[str, str]] = []
 
     def on_error(path, error):
@@ -35,23 +36,23 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None) -> dict:
 
     started = time.perf_counter()
     hyps = {}
-    for path, hyp, seconds in recognizer.transcribe_files(list(by_path), on_error=on_error, progress=progress):
-        hyps[path] = (hyp, seconds)
+    for path, hyp, extent in recognizer.transcribe_files(list(by_path), on_error=on_error, progress=progress):
+        hyps[path] = (hyp, extent)
     wall = time.perf_counter() - started
 
+    extent_key = "duration" if recognizer.kind == "speech" else "width"
     utterances = []
     for row in rows:
-        if row["audio"] not in hyps:
+        if media_path(row) not in hyps:
             continue
-        hyp, seconds = hyps[row["audio"]]
+        hyp, extent = hyps[media_path(row)]
         words, chars = count_errors(row["text"], hyp.text, "word"), count_errors(row["text"], hyp.text, "char")
         utterances.append({
-            "id": row["id"], "reference": row["text"], "hypothesis": hyp.text, "duration": round(seconds, 3),
+            "id": row["id"], "reference": row["text"], "hypothesis": hyp.text, extent_key: round(extent, 3),
             "wer": round(words.rate, 4), "cer": round(chars.rate, 4),
             "words": asdict(words), "chars": asdict(chars),
         })
     scores = corpus_errors([u["reference"] for u in utterances], [u["hypothesis"] for u in utterances])
-    audio_seconds = sum(hyps[p][1] for p in hyps)
     words: Counts = scores["words"]
     summary = {
         "manifest": str(manifest),
@@ -65,18 +66,33 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None) -> dict:
         "reference_words": words.reference_length,
         "chars": {**asdict(scores["chars"]), "reference_chars": scores["chars"].reference_length},
         "wall_seconds": round(wall, 3),
-        "audio_seconds": round(audio_seconds, 3),
-        "rtfx": round(audio_seconds / wall, 2) if wall > 0 else None,
     }
+    if recognizer.kind == "speech":
+        audio_seconds = sum(extent for _, extent in hyps.values())
+        summary["audio_seconds"] = round(audio_seconds, 3)
+        summary["rtfx"] = round(audio_seconds / wall, 2) if wall > 0 else None
+    else:
+        summary["lines_per_second"] = round(len(hyps) / wall, 2) if wall > 0 else None
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
     return {"summary": summary, "utterances": utterances, "failures": failures}
+
+
+def media_path(row: dict) -> str:
+    return row.get("audio") or row["image"]
+
+
+def manifest_kind(rows: list[dict]) -> str:
+    """``handwriting`` for a manifest of image rows, else ``speech``."""
+    return "handwriting" if rows and "image" in rows[0] else "speech"
 
 
 def format_table(summary: dict) -> str:
     """An sclite-style summary table."""
     c = summary["chars"]
+    speech = "rtfx" in summary
     lines = [
-        f"{summary['manifest']}: {summary['n']} utterances, {summary['audio_seconds']:.1f} s of audio"
+        f"{summary['manifest']}: {summary['n']} " + (f"utterances, {summary['audio_seconds']:.1f} s of audio"
+                                                     if speech else "lines")
         + (f", {summary['failed']} failed" if summary["failed"] else ""),
         f"{'':6} {'ref':>7} {'sub':>6} {'del':>6} {'ins':>6} {'err':>6} {'rate':>8}",
         f"{'words':6} {summary['reference_words']:7d} {summary['substitutions']:6d} {summary['deletions']:6d} "
@@ -85,20 +101,22 @@ def format_table(summary: dict) -> str:
         f"{'chars':6} {c['reference_chars']:7d} {c['substitutions']:6d} {c['deletions']:6d} "
         f"{c['insertions']:6d} {c['substitutions'] + c['deletions'] + c['insertions']:6d} {100 * summary['cer']:7.2f}%",
         f"WER {100 * summary['wer']:.2f} %, CER {100 * summary['cer']:.2f} %, "
-        f"{summary['rtfx']}x real time ({summary['wall_seconds']:.1f} s)",
+        + (f"{summary['rtfx']}x real time" if speech else f"{summary['lines_per_second']} lines/s")
+        + f" ({summary['wall_seconds']:.1f} s)",
     ]
     return "\n".join(lines)
 
 
-def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0) -> int:
+def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="greedy") -> int:
     from tqdm import tqdm
 
     from .api import load_model
 
-    recognizer = load_model(model, device=device, threads=threads)
+    recognizer = load_model(model, device=device, threads=threads, decoder=decoder,
+                            kind=manifest_kind(read_manifest(manifest)))
     with tqdm(unit="utt", disable=None, file=sys.stderr, leave=False) as bar:
         result = evaluate_manifest(recognizer, manifest, progress=bar.update)
-    summary = {**result["summary"], "model": str(model or "bundled:an4")}
+    summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder}
     if report:
         report = Path(report)
         atomic_write_text(report / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Transcript output formats: txt, json, srt, vtt, tsv (word timings from CTC frames)."""
+"""Output formats: txt, json, srt, vtt, tsv (word times or character positions from CTC frames)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,25 @@ def timestamp(seconds: float, sep: str) -> str:
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
 
 
-def render(hyp: Hypothesis, fmt: str, source: str = "", duration: float | None = None) -> str:
-    """The text of one transcript in ``fmt`` (one of txt, json, srt, vtt, tsv)."""
+def characters(hyp: Hypothesis, alphabet) -> list[dict]:
+    """Each recognized character with its x-range in the input image and its posterior."""
+    return [{"char": alphabet.symbols[t.label], "x0": round(t.start * hyp.frame_unit, 1),
+             "x1": round(t.end * hyp.frame_unit, 1), "confidence": round(t.prob, 4)} for t in hyp.tokens]
+
+
+def render(hyp: Hypothesis, fmt: str, source: str = "", extent: float | None = None, alphabet=None) -> str:
+    """The text of one result in ``fmt`` (txt, json, srt, vtt or tsv).
+
+    With ``alphabet`` (handwriting), json gives the image ``width`` and each character's
+    x-range and confidence; otherwise the audio ``duration`` and the words' times.
+    """
     if fmt == "txt":
         return hyp.text + "\n"
     if fmt == "json":
-        record = {"file": source, "text": hyp.text, "duration": duration, "words": [asdict(w) for w in hyp.words]}
+        if alphabet is not None:
+            record = {"file": source, "text": hyp.text, "width": extent, "characters": characters(hyp, alphabet)}
+        else:
+            record = {"file": source, "text": hyp.text, "duration": extent, "words": [asdict(w) for w in hyp.words]}
         return json.dumps(record, ensure_ascii=False) + "\n"
     if fmt == "tsv":
         rows = ["start\tend\tword\tconfidence"]

@@ -82,6 +82,45 @@ class FrameStacking(nn.Module):
         return self.out(x.reshape(n, -1, k * f)), self.out_lengths(lengths)
 
 
+class CNNFrontend(nn.Module):
+    """Puigcerver (2017)-style convolutional blocks for line images: each block is a 3x3
+    convolution, batch norm, LeakyReLU and a max-pool that halves the height; the first
+    log2(subsample) blocks also halve the width. The remaining height is folded into the
+    features: ``(N, W, H)`` -> ``(N, W / subsample, dim)``.
+
+    Columns past each line's width are zeroed after every block, so the next convolution
+    sees the same zeros there as the line alone sees from its own zero padding.
+    """
+
+    def __init__(self, height: int, channels: list[int], subsample: int, dim: int):
+        super().__init__()
+        self.subsample = self.min_frames = subsample
+        width_pools = subsample.bit_length() - 1
+        blocks, c_in = [], 1
+        for i, c_out in enumerate(channels):
+            blocks.append(nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.01),
+                nn.MaxPool2d((2, 2) if i < width_pools else (2, 1)),
+            ))
+            c_in = c_out
+        self.blocks = nn.ModuleList(blocks)
+        self.width_pools = width_pools
+        self.out = nn.Linear(c_in * (height >> len(channels)), dim)
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return lengths // self.subsample
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
+        y = x.transpose(1, 2).unsqueeze(1)  # (N, W, H) -> (N, 1, H, W)
+        for i, block in enumerate(self.blocks):
+            y = block(y)
+            if i < self.width_pools:
+                lengths = lengths // 2
+            y = y * _mask(lengths, y.shape[-1])[:, None, None, :]
+        n, c, h, w = y.shape
+        return self.out(y.permute(0, 3, 1, 2).reshape(n, w, c * h)), lengths  # (N, W', C*H') -> (N, W', dim)
+
+
 def init_lstm(lstm: nn.LSTM) -> None:
     """Literature defaults: forget-gate bias 1 (Jozefowicz et al. 2015), orthogonal
     recurrent weights per gate (Saxe et al. 2014), Xavier input weights, other biases 0."""
@@ -101,7 +140,11 @@ def init_lstm(lstm: nn.LSTM) -> None:
 
 class CTCModel(nn.Module):
     """features ``(N, T, F)`` float32 + lengths ``(N,)`` int64 ->
-    log_probs ``(N, T', V)`` + out_lens ``(N,)`` int64."""
+    log_probs ``(N, T', V)`` + out_lens ``(N,)`` int64.
+
+    For speech F is the mel bands and T the frames; for handwriting F is the image
+    height and T its width (the line image transposed, background 0).
+    """
 
     def __init__(self, cfg: ModelConfig, feats: int, vocab: int):
         super().__init__()
@@ -109,6 +152,8 @@ class CTCModel(nn.Module):
         self.normalizer = Normalizer(feats)
         if cfg.frontend == "conv":
             self.frontend = ConvSubsampling(feats, cfg.conv_channels, cfg.hidden)
+        elif cfg.frontend == "cnn":
+            self.frontend = CNNFrontend(feats, cfg.cnn_channels, cfg.subsample, cfg.hidden)
         else:
             self.frontend = FrameStacking(feats, cfg.subsample, cfg.hidden)
         self.encoder = nn.LSTM(
@@ -137,3 +182,11 @@ class CTCModel(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def frame_unit_of(cfg, model: CTCModel) -> float:
+    """What one output frame spans: seconds of audio (speech) or pixels of the
+    height-normalized line (handwriting)."""
+    if cfg.kind == "speech":
+        return cfg.features.hop_ms / 1000 * model.subsample
+    return float(model.subsample)

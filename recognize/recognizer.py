@@ -1,4 +1,4 @@
-"""A loaded model ready to transcribe: features -> batched forward -> greedy decoding."""
+"""A loaded model ready to use: file -> model input -> batched forward -> CTC decoding."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import torch
 
 from .audio import load_audio, log_mel
 from .checkpoint import load_checkpoint
-from .decoding import Hypothesis, greedy_decode
+from .model import frame_unit_of
+from .decoding import DECODERS, Hypothesis
 from .errors import RecognizeError
 
 
@@ -21,36 +22,52 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 class Recognizer:
-    """Speech recognizer around a checkpoint (model, config, alphabet)."""
+    """Speech or handwriting recognizer around a checkpoint (model, config, alphabet)."""
 
-    def __init__(self, model, cfg, alphabet, device: str = "cpu"):
+    def __init__(self, model, cfg, alphabet, device: str = "cpu", decoder: str = "greedy", path=None):
+        self.path = path
+        self.decode = DECODERS[decoder]
         self.device = pick_device(device)
         self.model = model.to(self.device).eval()
         self.cfg, self.alphabet = cfg, alphabet
-        self.sample_rate = cfg.features.sample_rate
-        # one output frame covers hop x frame-rate reduction
-        self.frame_seconds = cfg.features.hop_ms / 1000 * model.subsample
+        self.kind = cfg.kind
+        self.frame_unit = frame_unit_of(cfg, model)  # seconds, or pixels of the normalized line
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", threads: int = 0) -> "Recognizer":
+    def load(cls, path: str | Path, device: str = "cpu", threads: int = 0, decoder: str = "greedy") -> "Recognizer":
         if threads:
             torch.set_num_threads(threads)
-        return cls(*load_checkpoint(path), device=device)
+        return cls(*load_checkpoint(path), device=device, decoder=decoder, path=Path(path))
 
-    def features(self, path: str | Path) -> np.ndarray:
-        """Audio file -> ``(T, F)`` log-mel; raises :class:`AudioError` for unreadable files."""
-        return log_mel(load_audio(path, self.sample_rate), self.cfg.features)
+    def features(self, path: str | Path) -> tuple[np.ndarray, float, float]:
+        """A file -> (``(T, F)`` model input, its extent, what one output frame spans).
+
+        Speech: log-mel frames, seconds of audio, seconds per frame. Handwriting: the
+        height-normalized line transposed ``(W, H)``, the image's width in pixels, and
+        pixels of the original image per frame. Raises :class:`RecognizeError` (one line
+        naming the file) if the file cannot be used.
+        """
+        if self.kind == "speech":
+            wave = load_audio(path, self.cfg.features.sample_rate)
+            return log_mel(wave, self.cfg.features), len(wave) / self.cfg.features.sample_rate, self.frame_unit
+        from .image import load_line
+
+        pixels, width = load_line(path, self.cfg.image.height)  # (H, W), original width
+        return np.ascontiguousarray(pixels.T), float(width), self.frame_unit * width / pixels.shape[1]
 
     @torch.inference_mode()
-    def decode_features(self, feats: list[np.ndarray]) -> list[Hypothesis]:
-        """A batch of ``(T_i, F)`` feature arrays -> one hypothesis each (padded batch, exact)."""
+    def decode_features(self, feats: list[np.ndarray], units=None) -> list[Hypothesis]:
+        """A batch of ``(T_i, F)`` inputs -> one hypothesis each (padded batch, exact);
+        ``units``: what one output frame spans, per item (default: the model's)."""
         lengths = torch.tensor([len(f) for f in feats], dtype=torch.int64)
         batch = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(f) for f in feats], batch_first=True)
         log_probs, out_lens = self.model(batch.to(self.device), lengths.to(self.device))
-        return greedy_decode(log_probs.cpu().numpy(), out_lens.cpu().numpy(), self.alphabet, self.frame_seconds)
+        units = self.frame_unit if units is None else units
+        return self.decode(log_probs.cpu().numpy(), out_lens.cpu().numpy(), self.alphabet, units)
 
     def transcribe_files(self, paths, batch_size: int = 16, on_error=None, progress=None):
-        """Yield ``(path, Hypothesis, audio_seconds)`` for each readable file, in input order.
+        """Yield ``(path, Hypothesis, extent)`` for each readable file, in input order
+        (extent: seconds of audio, or the image's width in pixels).
 
         Files are read one by one; a file that fails raises :class:`RecognizeError`, which
         goes to ``on_error(path, error)`` (and the file is skipped) when given.
@@ -58,10 +75,10 @@ class Recognizer:
         """
         paths = list(paths)
         for start in range(0, len(paths), batch_size):
-            chunk, feats = [], []
+            chunk, feats, extents, units = [], [], [], []
             for path in paths[start : start + batch_size]:
                 try:
-                    f = self.features(path)
+                    f, extent, unit = self.features(path)
                 except RecognizeError as e:
                     if on_error is None:
                         raise
@@ -71,9 +88,10 @@ class Recognizer:
                     continue
                 chunk.append(path)
                 feats.append(f)
+                extents.append(extent)
+                units.append(unit)
             if not feats:
                 continue
-            for path, f, hyp in zip(chunk, feats, self.decode_features(feats)):
-                yield path, hyp, len(f) * self.cfg.features.hop_ms / 1000
+            yield from zip(chunk, self.decode_features(feats, units), extents)
             if progress:
                 progress(len(chunk))

@@ -23,11 +23,11 @@ from torch.nn import functional as F
 from .augment import spec_augment
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
-from .data import SpeechDataset, ctc_fits, duration_of, loader, read_manifest
+from .data import ctc_fits, length_of, loader, make_dataset, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
 from .metrics import corpus_errors
-from .model import CTCModel
+from .model import CTCModel, frame_unit_of
 from .recognizer import pick_device
 from .text import Alphabet
 
@@ -38,7 +38,7 @@ def log(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def feature_stats(dataset: SpeechDataset) -> tuple[torch.Tensor, torch.Tensor]:
+def feature_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-bin mean and standard deviation of the features over a dataset (no augmentation)."""
     total, total_sq, frames = 0.0, 0.0, 0
     for i in range(len(dataset)):
@@ -69,13 +69,13 @@ def autocast(device: torch.device):
 
 
 @torch.inference_mode()
-def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_seconds: float) -> dict:
+def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_unit: float) -> dict:
     model.eval()
     refs, hyps = [], []
     for batch in dev:
         with autocast(device):
             log_probs, out_lens = model(batch["features"].to(device), batch["lengths"].to(device))
-        for hyp in greedy_decode(log_probs.float().cpu().numpy(), out_lens.cpu().numpy(), alphabet, frame_seconds):
+        for hyp in greedy_decode(log_probs.float().cpu().numpy(), out_lens.cpu().numpy(), alphabet, frame_unit):
             hyps.append(hyp.text)
         refs.extend(batch["texts"])
     model.train()
@@ -109,21 +109,21 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         if unknown:
             log(f"warning: {name} text has characters outside the alphabet, skipped in labels: {''.join(sorted(unknown))!r}")
 
-    train_set = SpeechDataset(train_rows, alphabet, cfg.features, cfg.augment.speed_factors, seed=t.seed)
-    dev_set = SpeechDataset(dev_rows, alphabet, cfg.features)
-    train_loader = loader(train_set, [duration_of(r) for r in train_rows], t.batch_seconds, t.max_batch_size,
+    train_set = make_dataset(train_rows, alphabet, cfg, train=True)
+    budget = t.batch_seconds if cfg.kind == "speech" else t.batch_width
+    train_loader = loader(train_set, [length_of(r, cfg) for r in train_rows], budget, t.max_batch_size,
                           shuffle=True, seed=t.seed, num_workers=t.num_workers)
-    dev_loader = loader(dev_set, [duration_of(r) for r in dev_rows], t.batch_seconds, t.max_batch_size,
-                        shuffle=False, num_workers=t.num_workers)
+    dev_loader = loader(make_dataset(dev_rows, alphabet, cfg, train=False), [length_of(r, cfg) for r in dev_rows],
+                        budget, t.max_batch_size, shuffle=False, num_workers=t.num_workers)
 
-    model = CTCModel(cfg.model, cfg.features.n_mels, len(alphabet))
+    model = CTCModel(cfg.model, cfg.input_dim, len(alphabet))
     if resumed:
         model.load_state_dict(resumed["model"])
-    else:
+    elif cfg.kind == "speech":  # line images are already in [0, 1]: no statistics needed
         log(f"computing feature statistics over {len(train_rows)} training utterances")
-        model.normalizer.mean, model.normalizer.std = feature_stats(SpeechDataset(train_rows, alphabet, cfg.features))
+        model.normalizer.mean, model.normalizer.std = feature_stats(make_dataset(train_rows, alphabet, cfg, False))
     model.to(device).train()
-    frame_seconds = cfg.features.hop_ms / 1000 * model.subsample
+    frame_unit = frame_unit_of(cfg, model)
 
     steps_per_epoch = len(train_loader.batch_sampler)
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
@@ -149,7 +149,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     for epoch in range(first_epoch, t.epochs + 1):
         started = time.time()
         train_set.epoch = train_loader.batch_sampler.epoch = epoch
-        total_loss, total_utts, audio_seconds, nonfinite = 0.0, 0, 0.0, 0
+        total_loss, total_utts, nonfinite = 0.0, 0, 0
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, disable=None, file=sys.stderr)
         for batch in bar:
             feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
@@ -185,11 +185,10 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             scheduler.step()
             total_loss += loss.item() * len(idx)
             total_utts += len(idx)
-            audio_seconds += float(batch["lengths"].sum()) * cfg.features.hop_ms / 1000
             elapsed = time.time() - started
-            bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{audio_seconds / elapsed:.0f}x")
+            bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{total_utts / elapsed:.1f} utt/s")
 
-        dev = dev_errors(model, dev_loader, alphabet, device, frame_seconds)
+        dev = dev_errors(model, dev_loader, alphabet, device, frame_unit)
         record = {
             "epoch": epoch,
             "step": epoch * steps_per_epoch,

@@ -1,4 +1,4 @@
-"""``recognize transcribe``: files in, transcripts out; bad files are reported and skipped."""
+"""``recognize transcribe`` and ``recognize read``: files in, text out; bad files are reported and skipped."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ def report_failures(failures: list[tuple[str, str]], total: int) -> None:
             print(f"  {path}: {reason}", file=sys.stderr)
 
 
-def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0) -> int:
-    """Transcribe ``files``; print to stdout or write ``output_dir/STEM.FMT`` (atomically).
+def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="greedy",
+                       kind="speech") -> int:
+    """Recognize ``files`` (audio for ``kind="speech"``, line images for ``"handwriting"``);
+    print to stdout or write ``output_dir/STEM.FMT`` (atomically).
 
-    Returns the exit status: 0 if every file was transcribed, 1 otherwise.
+    Returns the exit status: 0 if every file was recognized, 1 otherwise.
     """
     from tqdm import tqdm
 
@@ -32,7 +34,11 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
         raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
     if not output_dir and fmt in ("srt", "vtt", "tsv") and len(files) > 1:
         raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
-    recognizer = load_model(model, device=device, threads=threads)
+    recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=kind)
+    if recognizer.kind != kind:
+        command = "transcribe" if recognizer.kind == "speech" else "read"
+        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; use `recognize {command}`")
+    alphabet = recognizer.alphabet if kind == "handwriting" else None
 
     failures: list[tuple[str, str]] = []
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
@@ -41,8 +47,8 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
         failures.append((path, str(error).removeprefix(f"{path}: ")))
         bar.write(f"error: {error}", file=sys.stderr)
 
-    for path, hyp, seconds in recognizer.transcribe_files(files, on_error=on_error, progress=bar.update):
-        text = render(hyp, fmt, source=path, duration=round(seconds, 3))
+    for path, hyp, extent in recognizer.transcribe_files(files, on_error=on_error, progress=bar.update):
+        text = render(hyp, fmt, source=path, extent=round(extent, 3), alphabet=alphabet)
         if output_dir:
             atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)
         elif fmt == "txt" and len(files) > 1:

@@ -27,7 +27,7 @@ def test_all_blank_is_empty():
 def test_batch_respects_lengths_and_word_times():
     # item 0: "A B" then padding frames that would say B if they were read
     lp = np.stack([one_hot([2, 0, 1, 3, 3, 3]), one_hot([3, 3, 0, 2, 2, 0])])
-    hyps = greedy_decode(lp, [4, 6], ALPHABET, frame_seconds=0.04)
+    hyps = greedy_decode(lp, [4, 6], ALPHABET, frame_unit=0.04)
     assert [h.text for h in hyps] == ["A B", "BA"]
     words = hyps[0].words
     assert [(w.word, w.start, w.end) for w in words] == [("A", 0.0, 0.04), ("B", 0.12, 0.16)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import ModelError
 
 HERE = Path(__file__).parent
-DEFAULTS = {"speech": "an4"}  # the model used when --model is not given
+DEFAULTS = {"speech": "an4", "handwriting": "copiste"}  # the models used when --model is not given
 
 
 def bundled(name: str) -> Path:
