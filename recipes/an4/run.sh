@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# CMU AN4: prepare -> train -> evaluate -> release. Run from the repository root:
+#   bash recipes/an4/run.sh            # all stages
+#   bash recipes/an4/run.sh 3          # from stage 3 on
+# AN4_SOURCE: a local an4_sphere archive or folder; unset, the release is downloaded.
+set -euo pipefail
+stage=${1:-1}
+data=${DATA:-data/an4}
+run=${RUN:-runs/an4}
+source_args=()
+[ -n "${AN4_SOURCE:-}" ] && source_args=(--source "$AN4_SOURCE")
+
+if [ "$stage" -le 1 ]; then
+  echo "== stage 1: prepare manifests in $data"
+  recognize prepare an4 "${source_args[@]}" --out "$data"
+fi
+if [ "$stage" -le 2 ]; then
+  echo "== stage 2: train into $run"
+  recognize train configs/an4.yaml --out "$run" \
+    --set train.train_manifest="$data/train.jsonl" --set train.dev_manifest="$data/dev.jsonl"
+fi
+if [ "$stage" -le 3 ]; then
+  echo "== stage 3: evaluate the best checkpoint on the dev speakers"
+  recognize evaluate "$data/dev.jsonl" --model "$run/best.pt" --report "$run/dev_report"
+  [ -f "$data/test.jsonl" ] && recognize evaluate "$data/test.jsonl" --model "$run/best.pt" --report "$run/test_report"
+fi
+if [ "$stage" -le 4 ]; then
+  echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
+  recognize release "$run/best.pt" -o "$run/model.pt"
+fi
