@@ -1,4 +1,5 @@
-"""Training-time augmentation: speed perturbation (on waveforms) and SpecAugment (on features)."""
+"""Training-time augmentation: speed perturbation (waveforms), SpecAugment (features) and
+handwriting distortions (line images)."""
 
 from __future__ import annotations
 

@@ -89,3 +89,23 @@ def release_checkpoint(src: str | Path, dst: str | Path) -> None:
         for k, v in state["model"].items()
     }
     atomic_save(state, dst)
+
+
+def init_from_checkpoint(model: CTCModel, state: dict, alphabet: Alphabet) -> int:
+    """Load a checkpoint's weights into ``model`` whose output layer is for ``alphabet``,
+    a different alphabet than the checkpoint's: every other weight is copied, and the
+    output rows of the symbols both alphabets share keep their trained values (new
+    symbols keep their fresh initialization). Returns the number of shared symbols."""
+    old = Alphabet(state["alphabet"])
+    weights = dict(state["model"])
+    shared = [(alphabet.index[s], i) for i, s in enumerate(old.symbols) if s in alphabet.index]
+    new_rows, old_rows = (torch.tensor(ix) for ix in zip(*shared))
+    for name in ("head.weight", "head.bias"):
+        resized = model.state_dict()[name].clone()
+        resized[new_rows] = weights[name][old_rows].to(resized.dtype)
+        weights[name] = resized
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise ModelError(f"the --init checkpoint does not fit the model ({str(e).splitlines()[0]})") from None
+    return len(shared)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 FORMATS = ("txt", "json", "srt", "vtt", "tsv")
 
@@ -18,7 +19,7 @@ def cmd_train(args) -> int:
     from .config import load_config
     from .train import train
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set + ([f"train.init={args.init}"] if args.init else []))
     best = train(cfg, args.out, resume=args.resume)
     print(f"best epoch {best['epoch']}: dev WER {100 * best['wer']:.2f} %, CER {100 * best['cer']:.2f} % "
           f"-> {args.out}/best.pt")
@@ -46,6 +47,19 @@ def cmd_prepare(args) -> int:
     for name, path in paths.items():
         n = sum(1 for _ in open(path, encoding="utf-8"))
         print(f"{name}: {n} utterances -> {path}")
+    return 0
+
+
+def cmd_lines(args) -> int:
+    from .corpora import lines
+
+    if args.layout == "gt-folder":
+        rows = lines.from_gt_folder(args.sources[0], args.output)
+    elif args.layout == "iam":
+        rows = lines.from_iam_lines(args.sources[0], args.images or ".", args.output)
+    else:
+        rows = lines.from_pages(args.sources, args.images or Path(args.output).parent / "lines", args.output)
+    print(f"{len(rows)} lines -> {args.output}")
     return 0
 
 
@@ -101,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, metrics.jsonl, config.yaml")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="fine-tune from a checkpoint, even with another alphabet (train.init_alphabet: union or "
+                        "new; train.freeze_frontend_steps)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("prepare", help="prepare a corpus: release -> JSON Lines manifests")
@@ -108,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="local archive, release folder or URL (default: the corpus's download URL)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the manifests (and extracted audio)")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("lines", help="a manifest of handwritten lines from line images or page XML",
+                       description="gt-folder: a folder of x.png + x.gt.txt pairs (kraken, Calamari, Tesseract); "
+                                   "iam: the IAM database's lines.txt (--images: the folder holding lines/); "
+                                   "pages: ALTO or PAGE XML files whose lines are cut out as PNG (into --images, "
+                                   "default: a lines/ folder beside the manifest).")
+    p.add_argument("layout", choices=("gt-folder", "iam", "pages"))
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="the folder, lines.txt, or page XML files")
+    p.add_argument("--images", metavar="DIR", help="iam: where the line images are; pages: where to write them")
+    p.add_argument("-o", "--output", required=True, metavar="MANIFEST", help="the JSON Lines manifest to write")
+    p.set_defaults(func=cmd_lines)
 
     p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
     p.add_argument("checkpoint")

@@ -80,6 +80,9 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     threads: int = 0  # torch CPU threads (0: torch's default)
     num_workers: int = 0  # DataLoader workers
+    init: str = ""  # fine-tune from this checkpoint (its model, feature and image settings are kept)
+    init_alphabet: str = "union"  # with init: "union" (old symbols + new ones) or "new" (the new data's)
+    freeze_frontend_steps: int = 0  # with init: train only the encoder and head for this many steps
 
 
 @dataclass
@@ -180,6 +183,8 @@ def validate(cfg: Config) -> Config:
         (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),
         (t.grad_clip > 0, "train.grad_clip", "must be > 0"),
         (t.patience >= 0, "train.patience", "must be >= 0"),
+        (t.init_alphabet in ("union", "new"), "train.init_alphabet", "must be 'union' or 'new'"),
+        (t.freeze_frontend_steps >= 0, "train.freeze_frontend_steps", "must be >= 0"),
     ]
     for ok, key, problem in checks:
         if not ok:

@@ -36,6 +36,10 @@ class Alphabet:
             chars.update(normalize_text(text))
         return cls([BLANK] + sorted(chars))
 
+    def union(self, other: "Alphabet") -> "Alphabet":
+        """This alphabet's symbols in their order, then ``other``'s new ones."""
+        return Alphabet(self.symbols + [s for s in other.symbols if s not in self.index])
+
     def __len__(self) -> int:
         return len(self.symbols)
 

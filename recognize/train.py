@@ -21,8 +21,8 @@ import torch
 from torch.nn import functional as F
 
 from .augment import spec_augment
-from .checkpoint import read_checkpoint, save_checkpoint
-from .config import Config
+from .checkpoint import init_from_checkpoint, read_checkpoint, save_checkpoint
+from .config import Config, from_dict
 from .data import ctc_fits, length_of, loader, make_dataset, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
@@ -104,6 +104,14 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     dev_rows = read_manifest(t.dev_manifest)
     resumed = read_checkpoint(out / "last.pt") if resume else None
     alphabet = Alphabet(resumed["alphabet"]) if resumed else Alphabet.from_texts(r["text"] for r in train_rows)
+    init = read_checkpoint(t.init) if t.init and not resumed else None
+    if init:  # fine-tuning: the checkpoint's architecture and input settings, a possibly new alphabet
+        start = from_dict(init["config"])
+        if start.kind != cfg.kind:
+            raise ConfigError(f"train.init: {t.init} is a {start.kind} model, the config is for {cfg.kind}")
+        cfg.model, cfg.features, cfg.image = start.model, start.features, start.image
+        if t.init_alphabet == "union":
+            alphabet = Alphabet(init["alphabet"]).union(alphabet)
     for name, rows in (("train", train_rows), ("dev", dev_rows)):
         unknown = set().union(*(alphabet.unknown(r["text"]) for r in rows))
         if unknown:
@@ -119,6 +127,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     model = CTCModel(cfg.model, cfg.input_dim, len(alphabet))
     if resumed:
         model.load_state_dict(resumed["model"])
+    elif init:
+        shared = init_from_checkpoint(model, init, alphabet)
+        log(f"initialized from {t.init}: {shared} of {len(alphabet)} symbols shared with its alphabet")
     elif cfg.kind == "speech":  # line images are already in [0, 1]: no statistics needed
         log(f"computing feature statistics over {len(train_rows)} training utterances")
         model.normalizer.mean, model.normalizer.std = feature_stats(make_dataset(train_rows, alphabet, cfg, False))
@@ -144,6 +155,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
             f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}")
 
+    frozen = bool(t.init) and scheduler.last_epoch < t.freeze_frontend_steps
+    model.frontend.requires_grad_(not frozen)  # fine-tuning: let the new head settle first
     skipped_ids: set[str] = set()
     fill = model.normalizer.mean
     for epoch in range(first_epoch, t.epochs + 1):
@@ -183,6 +196,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
             optimizer.step()
             scheduler.step()
+            if frozen and scheduler.last_epoch >= t.freeze_frontend_steps:
+                model.frontend.requires_grad_(True)
+                frozen = False
             total_loss += loss.item() * len(idx)
             total_utts += len(idx)
             elapsed = time.time() - started

@@ -56,3 +56,30 @@ def yesno_run(tmp_path_factory) -> Path:
                    "--set", f"train.dev_manifest={work / 'data' / 'dev.jsonl'}")
     assert done.returncode == 0, done.stderr
     return work
+
+
+LINES = ROOT / "tests" / "data" / "copiste"  # real Copiste line crops with .gt.txt transcripts
+
+
+@pytest.fixture(scope="session")
+def line_manifest(tmp_path_factory) -> Path:
+    """A manifest of the committed real line images."""
+    folder = tmp_path_factory.mktemp("lines")
+    rows = [{"id": p.stem, "image": str(p), "text": p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip()}
+            for p in sorted(LINES.glob("*.png"))]
+    path = folder / "lines.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def handwriting_model(tmp_path_factory, line_manifest) -> Path:
+    """A small handwriting checkpoint trained for a few epochs on the real line crops:
+    enough to exercise read/evaluate, not to read well."""
+    run = tmp_path_factory.mktemp("hw") / "run"
+    done = run_cli("train", ROOT / "configs" / "copiste.yaml", "--out", run,
+                   "--set", f"train.train_manifest={line_manifest}", "--set", f"train.dev_manifest={line_manifest}",
+                   "--set", "train.epochs=2", "--set", "model.hidden=16", "--set", "model.layers=1",
+                   "--set", "model.cnn_channels=[4, 4, 4, 4]", "--set", "model.subsample=4")
+    assert done.returncode == 0, done.stderr
+    return run / "best.pt"

@@ -6,7 +6,9 @@ from recognize.audio import load_audio, log_mel
 from recognize.config import FeatureConfig, ModelConfig
 from recognize.model import CTCModel
 
-from conftest import SAMPLES
+from recognize.image import load_image
+
+from conftest import LINES, SAMPLES
 
 
 def real_features():
@@ -52,3 +54,25 @@ def test_lstm_initialization_follows_the_literature():
         assert torch.all(bias[32:64] == 1) and torch.all(bias[:32] == 0) and torch.all(bias[64:] == 0)
         for gate in getattr(lstm, f"weight_hh_l{layer}_reverse").detach().chunk(4, 0):
             torch.testing.assert_close(gate @ gate.T, torch.eye(32), atol=1e-5, rtol=0)
+
+
+def test_batch_consistency_for_line_images():
+    """Lines of different widths (one narrower than the frontend's reduction) padded into
+    one batch give what each gives alone, through the CNN's batch norm and pooling."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(frontend="cnn", cnn_channels=[8, 8, 16, 16], subsample=4, hidden=24, layers=2)
+    model = CTCModel(cfg, feats=64, vocab=9).eval()
+    for module in model.modules():  # non-trivial batch-norm statistics, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.bias.data.uniform_(-1, 1)
+    lines = [torch.from_numpy(load_image(p, 64).T.copy()) for p in sorted(LINES.glob("*.png"))]
+    lines.append(lines[0][:3])  # 3 px wide
+    lengths = torch.tensor([len(x) for x in lines])
+    batch = torch.nn.utils.rnn.pad_sequence(lines, batch_first=True, padding_value=0.5)
+    with torch.no_grad():
+        log_probs, out_lens = model(batch, lengths)
+        assert out_lens.tolist() == [max(1, w // 4) for w in lengths.tolist()]
+        for i, line in enumerate(lines):
+            alone, _ = model(line[None], lengths[i : i + 1])
+            torch.testing.assert_close(log_probs[i, : out_lens[i]], alone[0], atol=1e-5, rtol=0)

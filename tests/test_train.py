@@ -3,8 +3,10 @@ import json
 import pytest
 import torch
 
-from recognize.checkpoint import read_checkpoint
-from recognize.config import load_config
+from recognize.checkpoint import init_from_checkpoint, read_checkpoint
+from recognize.config import from_dict, load_config
+from recognize.model import CTCModel
+from recognize.text import Alphabet
 from recognize.errors import RecognizeError
 from recognize.train import lr_lambda, train
 
@@ -71,3 +73,32 @@ def test_labels_that_cannot_fit_are_reported_and_skipped(tmp_path):
     assert "skipping too-long: 279 labels cannot fit" in done.stderr
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
     assert record["skipped"] == 1 and record["train_loss"] > 0
+
+
+def test_fine_tuning_with_another_alphabet_keeps_shared_symbols(tmp_path, handwriting_model, line_manifest):
+    """`--init` with new characters: the output rows of shared symbols are the
+    checkpoint's, new symbols get rows of their own, and training runs."""
+    state = read_checkpoint(handwriting_model)
+    old = Alphabet(state["alphabet"])
+    cfg = from_dict(state["config"])
+    union = old.union(Alphabet.from_texts(["Ωμέγα ÷"]))
+    model = CTCModel(cfg.model, cfg.input_dim, len(union))
+    assert init_from_checkpoint(model, state, union) == len(old)
+    head = model.state_dict()["head.weight"]
+    for i, symbol in enumerate(old.symbols):
+        torch.testing.assert_close(head[union.index[symbol]], state["model"]["head.weight"][i], atol=0, rtol=0)
+    assert len(union) > len(old)
+
+    rows = [json.loads(l) for l in line_manifest.read_text(encoding="utf-8").splitlines()]
+    rows[0]["text"] += " Ω"
+    manifest = tmp_path / "new.jsonl"
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("kind: handwriting\nmodel:\n  frontend: cnn\n")
+    done = run_cli("train", tmp_path / "c.yaml", "--out", tmp_path / "tuned", "--init", handwriting_model,
+                   "--set", f"train.train_manifest={manifest}", "--set", f"train.dev_manifest={manifest}",
+                   "--set", "train.epochs=1", "--set", "train.freeze_frontend_steps=1")
+    assert done.returncode == 0, done.stderr
+    assert f"{len(old)} of {len(old) + 1} symbols shared" in done.stderr
+    tuned = read_checkpoint(tmp_path / "tuned" / "best.pt")
+    assert tuned["alphabet"] == old.symbols + ["Ω"]
+    assert tuned["config"]["model"] == state["config"]["model"]

@@ -1,0 +1,74 @@
+"""`recognize read` and `evaluate` on real handwritten line images."""
+
+import json
+
+from PIL import Image
+
+from recognize.image import load_line
+
+from conftest import LINES, SAMPLES, SHARED_DATA, needs, run_cli
+
+IMAGES = sorted(LINES.glob("*.png"))
+
+
+def test_read_json_places_characters_on_the_image(handwriting_model, tmp_path):
+    done = run_cli("read", *IMAGES, "--model", handwriting_model, "--format", "json", "--output-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    for image in IMAGES:
+        record = json.loads((tmp_path / f"{image.stem}.json").read_text(encoding="utf-8"))
+        assert record["width"] == Image.open(image).width
+        chars = record["characters"]
+        assert " ".join("".join(c["char"] for c in chars).split()) == record["text"]
+        assert all(0 <= c["x0"] < c["x1"] <= record["width"] + 8 and 0 < c["confidence"] <= 1 for c in chars)
+        assert [c["x0"] for c in chars] == sorted(c["x0"] for c in chars)
+
+
+def test_read_reports_bad_images_and_goes_on(handwriting_model, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(IMAGES[0].read_bytes()[:100])
+    done = run_cli("read", IMAGES[0], broken, tmp_path / "missing.png", "--model", handwriting_model)
+    assert done.returncode == 1 and len(done.stdout.strip().splitlines()) == 1
+    assert f"{broken}: truncated or unreadable image" in done.stderr
+    assert "2 of 3 files failed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_evaluate_image_manifest(handwriting_model, line_manifest):
+    done = run_cli("evaluate", line_manifest, "--model", handwriting_model, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    for key in ("n", "wer", "cer", "substitutions", "deletions", "insertions", "wall_seconds", "lines_per_second"):
+        assert key in summary
+    assert summary["n"] == 3 and "rtfx" not in summary
+
+
+def test_kinds_are_not_mixed(handwriting_model):
+    done = run_cli("transcribe", SAMPLES / "cen7-fjam-b.wav", "--model", handwriting_model)
+    assert done.returncode == 1 and "a handwriting model; use `recognize read`" in done.stderr
+    done = run_cli("read", IMAGES[0])  # the bundled speech model is not a handwriting model
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_load_line_keeps_the_original_width():
+    from PIL import Image
+
+    pixels, width = load_line(IMAGES[0], 32)
+    assert width == Image.open(IMAGES[0]).width
+    assert pixels.shape == (32, round(width * 32 / 64))
+
+
+def test_lines_command_builds_manifests(tmp_path):
+    done = run_cli("lines", "gt-folder", LINES, "-o", tmp_path / "gt.jsonl")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(l) for l in (tmp_path / "gt.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["text"] for r in rows} == {p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip() for p in IMAGES}
+    done = run_cli("lines", "iam", tmp_path / "missing-lines.txt", "-o", tmp_path / "iam.jsonl")
+    assert done.returncode == 1 and "missing-lines.txt: cannot read" in done.stderr
+
+
+@needs(SHARED_DATA / "copiste" / "pages")
+def test_lines_command_cuts_pages(tmp_path):
+    pages = sorted((SHARED_DATA / "copiste" / "pages").glob("*.xml"))
+    done = run_cli("lines", "pages", *pages, "-o", tmp_path / "pages.jsonl")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(l) for l in (tmp_path / "pages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 87 and all((tmp_path / r["image"]).exists() for r in rows)
