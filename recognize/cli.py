@@ -30,7 +30,7 @@ def cmd_recognize(args) -> int:
     from .transcribe import transcribe_command
 
     return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
-                              args.decoder, kind=args.kind)
+                              args.decoder, kind=args.kind, skip_existing=args.skip_existing)
 
 
 def cmd_evaluate(args) -> int:
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
     p.add_argument("--output-dir", metavar="DIR",
                    help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out files already done")
     p.set_defaults(func=cmd_recognize, kind="speech")
 
     p = sub.add_parser("read", help="recognize handwritten text-line images")
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("txt", "json"), default="txt",
                    help="txt, or json with each character's x-range and confidence (default: txt)")
     p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.FORMAT per input here")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out images already done")
     p.set_defaults(func=cmd_recognize, kind="handwriting")
 
     p = sub.add_parser("evaluate", help="WER/CER of a model on a JSON Lines manifest")

@@ -19,9 +19,10 @@ def report_failures(failures: list[tuple[str, str]], total: int) -> None:
 
 
 def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="greedy",
-                       kind="speech") -> int:
+                       kind="speech", skip_existing=False) -> int:
     """Recognize ``files`` (audio for ``kind="speech"``, line images for ``"handwriting"``);
-    print to stdout or write ``output_dir/STEM.FMT`` (atomically).
+    print to stdout or write ``output_dir/STEM.FMT`` (atomically, so an interrupted run
+    leaves only finished files; with ``skip_existing`` a rerun does only the rest).
 
     Returns the exit status: 0 if every file was recognized, 1 otherwise.
     """
@@ -34,6 +35,13 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
         raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
     if not output_dir and fmt in ("srt", "vtt", "tsv") and len(files) > 1:
         raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    if skip_existing:
+        if not output_dir:
+            raise RecognizeError("--skip-existing needs --output-dir")
+        todo = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{fmt}").exists()]
+        if len(todo) < len(files):
+            print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
+        files = todo
     recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=kind)
     if recognizer.kind != kind:
         command = "transcribe" if recognizer.kind == "speech" else "read"

@@ -98,3 +98,14 @@ def test_evaluate_goes_on_past_a_missing_file(tmp_path):
     assert done.returncode == 1
     assert json.loads(done.stdout)["n"] == 1 and json.loads(done.stdout)["failed"] == 1
     assert f"b: {tmp_path / 'gone.wav'}: no such file" in done.stderr
+
+
+def test_skip_existing_finishes_only_what_is_missing(tmp_path):
+    first = run_cli("transcribe", WAVS[0], "--output-dir", tmp_path)
+    assert first.returncode == 0, first.stderr
+    done = tmp_path / f"{WAVS[0].stem}.txt"
+    done.write_text("kept\n")  # a finished output must not be redone
+    again = run_cli("transcribe", *WAVS, "--output-dir", tmp_path, "--skip-existing")
+    assert again.returncode == 0, again.stderr
+    assert "skipping 1 files already in" in again.stderr
+    assert done.read_text() == "kept\n" and (tmp_path / f"{WAVS[1].stem}.txt").read_text().strip()
