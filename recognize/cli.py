@@ -46,7 +46,7 @@ def cmd_prepare(args) -> int:
     paths = corpus.prepare(args.source or corpus.URL, args.out)
     for name, path in paths.items():
         n = sum(1 for _ in open(path, encoding="utf-8"))
-        print(f"{name}: {n} utterances -> {path}")
+        print(f"{name}: {n} rows -> {path}")
     return 0
 
 

@@ -53,7 +53,7 @@ def yesno_run(tmp_path_factory) -> Path:
     assert done.returncode == 0, done.stderr
     done = run_cli("train", ROOT / "configs" / "yesno.yaml", "--out", work / "run",
                    "--set", f"train.train_manifest={work / 'data' / 'train.jsonl'}",
-                   "--set", f"train.dev_manifest={work / 'data' / 'dev.jsonl'}")
+                   "--set", f"train.dev_manifest={work / 'data' / 'dev.jsonl'}", "--set", "train.threads=1")
     assert done.returncode == 0, done.stderr
     return work
 
@@ -80,6 +80,6 @@ def handwriting_model(tmp_path_factory, line_manifest) -> Path:
     done = run_cli("train", ROOT / "configs" / "copiste.yaml", "--out", run,
                    "--set", f"train.train_manifest={line_manifest}", "--set", f"train.dev_manifest={line_manifest}",
                    "--set", "train.epochs=2", "--set", "model.hidden=16", "--set", "model.layers=1",
-                   "--set", "model.cnn_channels=[4, 4, 4, 4]", "--set", "model.subsample=4")
+                   "--set", "model.cnn_channels=[4, 4, 4, 4]", "--set", "model.subsample=4", "--set", "train.threads=1")
     assert done.returncode == 0, done.stderr
     return run / "best.pt"
