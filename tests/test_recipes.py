@@ -1,6 +1,7 @@
 """The recipes end to end on the real corpora in ../shared/data (skipped where absent)."""
 
 import json
+import re
 
 import pytest
 
@@ -40,5 +41,6 @@ def test_bundled_model_on_an4_dev(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
-    wer = float(card.split("dev WER ")[1].split(" %")[0]) / 100
-    assert summary["n"] == 91 and summary["wer"] == pytest.approx(wer, abs=0.0006)
+    wer, cer = (float(x) / 100 for x in re.search(r"dev WER (\d+\.\d+) %, CER (\d+\.\d+) %", card).groups())
+    assert summary["n"] == 91
+    assert summary["wer"] == pytest.approx(wer, abs=0.00006) and summary["cer"] == pytest.approx(cer, abs=0.00006)
