@@ -6,7 +6,7 @@ Run folder (``--out DIR``)::
     config.yaml      the resolved config
     metrics.jsonl    one JSON object per epoch
     last.pt          model + training state after the latest epoch (for --resume)
-    best.pt          the epoch with the lowest dev WER (ties: lower CER)
+    best.pt          the epoch with the lowest dev WER (speech) or CER (handwriting)
 """
 
 from __future__ import annotations
@@ -80,6 +80,42 @@ def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_unit: flo
         refs.extend(batch["texts"])
     model.train()
     return corpus_errors(refs, hyps)
+
+
+def batch_loss(model: CTCModel, batch: dict, cfg: Config, device, skipped: set[str]):
+    """CTC loss of a batch (float32, summed over utterances, divided by their number) and
+    the number of utterances in it. Utterances whose labels cannot fit their output
+    frames (or are empty) are left out and reported once each (ids kept in ``skipped``).
+    SpecAugment masks are applied first when the config asks for them."""
+    feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
+    if cfg.augment.freq_masks or cfg.augment.time_masks:
+        feats = spec_augment(feats, lengths, cfg.augment, fill=model.normalizer.mean)
+    with autocast(device):
+        log_probs, out_lens = model(feats, lengths)  # (N, T', V), (N,)
+    labels, label_lens = batch["labels"], batch["label_lengths"]
+    keep = []
+    for i, utt in enumerate(batch["ids"]):
+        fits = label_lens[i] > 0 and ctc_fits(labels[i, : label_lens[i]], int(out_lens[i]))
+        if fits:
+            keep.append(i)
+        elif utt not in skipped:
+            skipped.add(utt)
+            log(f"warning: skipping {utt}: {int(label_lens[i])} labels cannot fit "
+                f"{int(out_lens[i])} output frames (or the text is empty)")
+    if not keep:
+        return None, 0
+    idx = torch.tensor(keep)
+    loss = F.ctc_loss(
+        log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
+        labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
+        blank=0, reduction="sum", zero_infinity=True,
+    )
+    return loss / len(keep), len(keep)
+
+
+def headline(record: dict, cfg: Config) -> tuple[float, float]:
+    """What "best" means: the lowest WER (then CER) for speech, CER (then WER) for handwriting."""
+    return (record["wer"], record["cer"]) if cfg.kind == "speech" else (record["cer"], record["wer"])
 
 
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
@@ -158,40 +194,19 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     frozen = bool(t.init) and scheduler.last_epoch < t.freeze_frontend_steps
     model.frontend.requires_grad_(not frozen)  # fine-tuning: let the new head settle first
     skipped_ids: set[str] = set()
-    fill = model.normalizer.mean
     for epoch in range(first_epoch, t.epochs + 1):
         started = time.time()
         train_set.epoch = train_loader.batch_sampler.epoch = epoch
         total_loss, total_utts, nonfinite = 0.0, 0, 0
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, disable=None, file=sys.stderr)
         for batch in bar:
-            feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
-            if cfg.augment.freq_masks or cfg.augment.time_masks:
-                feats = spec_augment(feats, lengths, cfg.augment, fill)
-            with autocast(device):
-                log_probs, out_lens = model(feats, lengths)
-            labels, label_lens = batch["labels"], batch["label_lengths"]
-            keep = [ctc_fits(labels[i, : label_lens[i]], int(out_lens[i])) and label_lens[i] > 0
-                    for i in range(len(labels))]
-            for i, ok in enumerate(keep):
-                if not ok and batch["ids"][i] not in skipped_ids:
-                    skipped_ids.add(batch["ids"][i])
-                    log(f"warning: skipping {batch['ids'][i]}: {int(label_lens[i])} labels cannot fit "
-                        f"{int(out_lens[i])} output frames (or the text is empty)")
-            keep = torch.tensor(keep)
-            if not keep.any():
-                continue
-            idx = keep.nonzero().squeeze(1)
-            loss = F.ctc_loss(
-                log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
-                labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
-                blank=0, reduction="sum", zero_infinity=True,
-            ) / len(idx)
-            if not torch.isfinite(loss):
-                nonfinite += 1
-                optimizer.zero_grad(set_to_none=True)
+            loss, n = batch_loss(model, batch, cfg, device, skipped_ids)
+            if n == 0:
                 continue
             optimizer.zero_grad(set_to_none=True)
+            if not torch.isfinite(loss):
+                nonfinite += 1
+                continue
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
             optimizer.step()
@@ -199,8 +214,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             if frozen and scheduler.last_epoch >= t.freeze_frontend_steps:
                 model.frontend.requires_grad_(True)
                 frozen = False
-            total_loss += loss.item() * len(idx)
-            total_utts += len(idx)
+            total_loss += loss.item() * n
+            total_utts += n
             elapsed = time.time() - started
             bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{total_utts / elapsed:.1f} utt/s")
 
@@ -216,7 +231,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             "skipped": len(skipped_ids),
             "nonfinite_batches": nonfinite,
         }
-        improved = best is None or (record["wer"], record["cer"]) < (best["wer"], best["cer"])
+        improved = best is None or headline(record, cfg) < headline(best, cfg)
         if improved:
             best, stale = record, 0
         else:
