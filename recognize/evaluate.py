@@ -14,8 +14,8 @@ from .metrics import Counts, corpus_errors, count_errors
 from .transcribe import report_failures
 
 
-def evaluate_manifest(recognizer, manifest: str | Path, progress=None) -> dict:
-    """Transcribe every row of ``manifest`` and score it.
+def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None) -> dict:
+    """Transcribe every row of ``manifest`` (or ``rows``, when it has been read already) and score it.
 
     Returns ``{"summary": {...}, "utterances": [...], "failures": [(id, reason), ...]}``;
     the summary has ``n``, ``wer``, ``cer``, ``substitutions``, ``deletions``,
@@ -25,7 +25,7 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None) -> dict:
     ``lines_per_second``. Rows whose file cannot be read are listed in ``failures``
     and left out of the scores.
     """
-    rows = read_manifest(manifest)
+    rows = read_manifest(manifest) if rows is None else rows
     by_path: dict[str, list[dict]] = {}
     for row in rows:
         by_path.setdefault(media_path(row), []).append(row)
@@ -112,10 +112,10 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
 
     from .api import load_model
 
-    recognizer = load_model(model, device=device, threads=threads, decoder=decoder,
-                            kind=manifest_kind(read_manifest(manifest)))
-    with tqdm(unit="utt", disable=None, file=sys.stderr, leave=False) as bar:
-        result = evaluate_manifest(recognizer, manifest, progress=bar.update)
+    rows = read_manifest(manifest)
+    recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=manifest_kind(rows))
+    with tqdm(total=len(rows), unit="file", disable=None, file=sys.stderr, leave=False) as bar:
+        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows)
     summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder}
     if report:
         report = Path(report)
