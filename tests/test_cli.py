@@ -111,3 +111,18 @@ def test_skip_existing_finishes_only_what_is_missing(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "skipping 1 files already in" in again.stderr
     assert done.read_text() == "kept\n" and (tmp_path / f"{WAVS[1].stem}.txt").read_text().strip()
+
+
+def test_silence_and_a_very_short_clip_are_transcribed(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "silence.wav", np.zeros(16000, dtype=np.int16), 16000)
+    wave, rate = sf.read(WAVS[0], dtype="int16")
+    sf.write(tmp_path / "short.wav", wave[8000:8800], rate)  # 0.05 s
+    done = run_cli("transcribe", tmp_path / "silence.wav", tmp_path / "short.wav", "--format", "json",
+                   "--output-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    silence = json.loads((tmp_path / "silence.json").read_text())
+    assert silence["text"] == "" and silence["words"] == [] and silence["duration"] == 1.0
+    assert json.loads((tmp_path / "short.json").read_text())["duration"] == 0.05
