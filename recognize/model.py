@@ -1,9 +1,11 @@
 """Frontend -> stacked bidirectional LSTM -> linear -> log-softmax (CTC, blank = 0).
 
 Every tensor that enters has padding; every part is written so that padding never
-reaches a valid output: padded frames are zeroed after normalization, the conv
-frontend uses valid (unpadded) convolutions, and the LSTM runs on packed sequences.
-So a padded batch gives each item exactly what it gives alone.
+reaches a valid output: padded frames are zeroed after normalization, the speech conv
+frontend uses valid (unpadded) convolutions, the image CNN re-zeroes the columns past
+each line after every block, and the LSTM runs on packed sequences. So a padded batch
+gives each item exactly what it gives alone (in eval mode: batch norm then uses its
+running statistics).
 """
 
 from __future__ import annotations
@@ -51,15 +53,11 @@ class ConvSubsampling(nn.Module):
         freq = ((feats - 3) // 2 + 1 - 3) // 2 + 1
         self.out = nn.Linear(channels * freq, dim)
 
-    @staticmethod
-    def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
-        return ((lengths - 3) // 2 + 1 - 3) // 2 + 1
-
     def forward(self, x: torch.Tensor, lengths: torch.Tensor):
         y = self.conv(x.unsqueeze(1))  # (N, C, T', F')
         n, c, t, f = y.shape
         y = self.out(y.permute(0, 2, 1, 3).reshape(n, t, c * f))  # (N, T', C*F') -> (N, T', dim)
-        return y, self.out_lengths(lengths)
+        return y, ((lengths - 3) // 2 + 1 - 3) // 2 + 1
 
 
 class FrameStacking(nn.Module):
@@ -72,14 +70,11 @@ class FrameStacking(nn.Module):
         self.subsample = k
         self.out = nn.Linear(feats * k, dim)
 
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return (lengths + self.subsample - 1) // self.subsample
-
     def forward(self, x: torch.Tensor, lengths: torch.Tensor):
         n, t, f = x.shape
         k = self.subsample
         x = nn.functional.pad(x, (0, 0, 0, (-t) % k))  # zero frames up to a multiple of k
-        return self.out(x.reshape(n, -1, k * f)), self.out_lengths(lengths)
+        return self.out(x.reshape(n, -1, k * f)), (lengths + k - 1) // k
 
 
 class CNNFrontend(nn.Module):
@@ -106,9 +101,6 @@ class CNNFrontend(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.width_pools = width_pools
         self.out = nn.Linear(c_in * (height >> len(channels)), dim)
-
-    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return lengths // self.subsample
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor):
         y = x.transpose(1, 2).unsqueeze(1)  # (N, W, H) -> (N, 1, H, W)
