@@ -17,10 +17,9 @@ from recognize.corpora.lines import from_gt_folder, from_iam_lines, from_pages
 from recognize.errors import RecognizeError
 from recognize.image import load_image
 
-from conftest import ROOT, SHARED_DATA, needs, run_cli
+from conftest import LINES, SHARED_DATA, needs, run_cli
 
 COPISTE = SHARED_DATA / "copiste"
-LINES = ROOT / "tests" / "data" / "copiste"
 TEXTS = {  # tests/data/copiste/README.md
     "imp_wikitexte_0022_004": "de la sélection du Laos.",
     "imp_wikitexte_0022_019": "Veszprém en Hongrie.",
