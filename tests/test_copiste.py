@@ -98,7 +98,7 @@ def test_copiste_page_layout_gives_the_released_lines(tmp_path):
     source = repository_layout(tmp_path / "repository")
     done = run_cli("prepare", "copiste", "--source", source, "--out", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "all: 83 utterances" in done.stdout
+    assert "all: 83 rows" in done.stdout
     rows = check_rows(tmp_path / "out" / "all.jsonl")
     stems = {p.stem for p in (COPISTE / "pages").glob("*.xml")}
     released = [r for r in released_rows() if r["line_id"].rsplit("_", 1)[0] in stems and r["kind"] == "text"]
