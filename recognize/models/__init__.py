@@ -7,7 +7,9 @@ from pathlib import Path
 from ..errors import ModelError
 
 HERE = Path(__file__).parent
-DEFAULTS = {"speech": "an4", "handwriting": "copiste"}  # the models used when --model is not given
+# The model used when --model is not given. No handwriting model ships yet:
+# recipes/copiste trains one.
+DEFAULTS = {"speech": "an4"}
 
 
 def bundled(name: str) -> Path:
@@ -19,4 +21,6 @@ def bundled(name: str) -> Path:
 
 
 def default_model(kind: str = "speech") -> Path:
+    if kind not in DEFAULTS:
+        raise ModelError(f"no {kind} model is bundled yet: pass --model CHECKPOINT (recipes/copiste trains one)")
     return bundled(DEFAULTS[kind])
