@@ -185,27 +185,28 @@ def collate(items: list[dict]) -> dict:
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):
-    """Batches of similar-length utterances, at most ``batch_seconds`` of padded audio each.
+    """Batches of similar-length items, at most ``budget`` of padded length each (length in
+    the unit of ``lengths``: seconds of audio, or pixels of line width).
 
     Each epoch the lengths are jittered by +-10 % before sorting (so batches differ
     between epochs) and the batch order is shuffled, both from (seed, epoch).
     """
 
-    def __init__(self, durations, batch_seconds: float, max_batch_size: int, shuffle: bool, seed: int = 0):
-        self.durations = np.asarray(durations, dtype=np.float64)
-        self.batch_seconds, self.max_batch_size = batch_seconds, max_batch_size
+    def __init__(self, lengths, budget: float, max_batch_size: int, shuffle: bool, seed: int = 0):
+        self.lengths = np.asarray(lengths, dtype=np.float64)
+        self.budget, self.max_batch_size = budget, max_batch_size
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
 
     def batches(self) -> list[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
-        keys = self.durations * (rng.uniform(0.9, 1.1, len(self.durations)) if self.shuffle else 1.0)
+        keys = self.lengths * (rng.uniform(0.9, 1.1, len(self.lengths)) if self.shuffle else 1.0)
         batches, current, longest = [], [], 0.0
         for i in np.argsort(keys, kind="stable"):
-            longest_if_added = max(longest, self.durations[i])
-            if current and (longest_if_added * (len(current) + 1) > self.batch_seconds
+            longest_if_added = max(longest, self.lengths[i])
+            if current and (longest_if_added * (len(current) + 1) > self.budget
                             or len(current) >= self.max_batch_size):
                 batches.append(current)
-                current, longest_if_added = [], self.durations[i]
+                current, longest_if_added = [], self.lengths[i]
             current.append(int(i))
             longest = longest_if_added
         if current:
@@ -221,9 +222,9 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         return len(self.batches())
 
 
-def loader(dataset: SpeechDataset, durations, batch_seconds, max_batch_size, shuffle, seed=0, num_workers=0):
-    """A DataLoader over length-bucketed batches."""
-    sampler = BucketBatchSampler(durations, batch_seconds, max_batch_size, shuffle, seed)
+def loader(dataset, lengths, budget, max_batch_size, shuffle, seed=0, num_workers=0):
+    """A DataLoader over length-bucketed batches (see :class:`BucketBatchSampler`)."""
+    sampler = BucketBatchSampler(lengths, budget, max_batch_size, shuffle, seed)
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
         persistent_workers=False,

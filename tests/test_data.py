@@ -40,7 +40,7 @@ def test_malformed_manifests_name_the_line(tmp_path, raw, message):
 
 def test_bucketing_covers_everything_once_within_budget():
     durations = [1.0, 5.0, 2.0, 2.2, 9.0, 0.5, 3.0, 3.1, 4.0, 1.5]
-    sampler = BucketBatchSampler(durations, batch_seconds=10.0, max_batch_size=3, shuffle=True, seed=3)
+    sampler = BucketBatchSampler(durations, budget=10.0, max_batch_size=3, shuffle=True, seed=3)
     for epoch in range(3):
         sampler.epoch = epoch
         batches = sampler.batches()
