@@ -16,24 +16,26 @@ def load_model(path: str | Path | None = None, device: str = "cpu", threads: int
     return Recognizer.load(path or default_model(kind), device=device, threads=threads, decoder=decoder)
 
 
+def _recognizer(model, kind: str):
+    """``model`` as a Recognizer: one already loaded, a path, or None for the bundled model of ``kind``."""
+    return load_model(model, kind=kind) if model is None or isinstance(model, (str, Path)) else model
+
+
 def transcribe(paths, model=None) -> list[Hypothesis]:
     """Transcribe audio files; ``model`` is a Recognizer or a path (default: bundled)."""
-    if model is None or isinstance(model, (str, Path)):
-        model = load_model(model)
-    return [hyp for _, hyp, _ in model.transcribe_files([str(p) for p in paths])]
+    return [hyp for _, hyp, _ in _recognizer(model, "speech").transcribe_files([str(p) for p in paths])]
 
 
 def read(paths, model=None) -> list[Hypothesis]:
     """Recognize handwritten line images; ``model`` is a Recognizer or a path (default: bundled)."""
-    if model is None or isinstance(model, (str, Path)):
-        model = load_model(model, kind="handwriting")
-    return [hyp for _, hyp, _ in model.transcribe_files([str(p) for p in paths])]
+    return [hyp for _, hyp, _ in _recognizer(model, "handwriting").transcribe_files([str(p) for p in paths])]
 
 
 def evaluate(manifest: str | Path, model=None) -> dict:
-    """Corpus WER/CER of ``model`` on a manifest; see :func:`recognize.evaluate.evaluate_manifest`."""
-    from .evaluate import evaluate_manifest
+    """Corpus WER/CER of ``model`` on a manifest (default: the bundled model for its kind of
+    rows); see :func:`recognize.evaluation.evaluate_manifest`."""
+    from .data import read_manifest
+    from .evaluation import evaluate_manifest, manifest_kind
 
-    if model is None or isinstance(model, (str, Path)):
-        model = load_model(model)
-    return evaluate_manifest(model, manifest)
+    rows = read_manifest(manifest)
+    return evaluate_manifest(_recognizer(model, manifest_kind(rows)), manifest, rows=rows)

@@ -27,14 +27,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_recognize(args) -> int:
-    from .transcribe import transcribe_command
+    from .transcription import transcribe_command
 
     return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
                               args.decoder, kind=args.kind, skip_existing=args.skip_existing)
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_command
+    from .evaluation import evaluate_command
 
     return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads, args.decoder)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from .atomic import atomic_write_text
 from .data import read_manifest
 from .metrics import Counts, corpus_errors, count_errors
-from .transcribe import report_failures
+from .transcription import report_failures
 
 
 def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None) -> dict:

@@ -126,3 +126,15 @@ def test_silence_and_a_very_short_clip_are_transcribed(tmp_path):
     silence = json.loads((tmp_path / "silence.json").read_text())
     assert silence["text"] == "" and silence["words"] == [] and silence["duration"] == 1.0
     assert json.loads((tmp_path / "short.json").read_text())["duration"] == 0.05
+
+
+def test_public_api_functions_are_not_shadowed_by_modules():
+    """`recognize.transcribe` and `recognize.evaluate` stay the API functions after the
+    modules behind the commands have been imported."""
+    import recognize
+    from recognize import cli  # noqa: F401  imports every command module lazily used below
+    from recognize import evaluation, transcription  # noqa: F401
+
+    assert callable(recognize.transcribe) and callable(recognize.evaluate) and callable(recognize.read)
+    hyp = recognize.transcribe([WAVS[1]])[0]
+    assert hyp.text and hyp.words
