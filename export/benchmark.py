@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from recognize import load_model
-from recognize.data import read_manifest
+from recognize.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 

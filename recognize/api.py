@@ -34,7 +34,7 @@ def read(paths, model=None) -> list[Hypothesis]:
 def evaluate(manifest: str | Path, model=None) -> dict:
     """Corpus WER/CER of ``model`` on a manifest (default: the bundled model for its kind of
     rows); see :func:`recognize.evaluation.evaluate_manifest`."""
-    from .data import read_manifest
+    from .manifest import read_manifest
     from .evaluation import evaluate_manifest, manifest_kind
 
     rows = read_manifest(manifest)

@@ -71,6 +71,29 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_onnx
+
+    meta = export_onnx(args.checkpoint, args.output, int8=args.int8)
+    print(f"wrote {args.output} ({meta['kind']}, {meta['precision']}, input '{meta['input']}')")
+    return 0
+
+
+def cmd_models(args) -> int:
+    import json
+
+    from .models import bundled_models
+
+    models = bundled_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+    else:
+        for m in models:
+            default = " (default)" if m["default"] else ""
+            print(f"{m['name']}\t{m['kind']}{default}\n  onnx:       {m['onnx']}\n  checkpoint: {m['checkpoint']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .corpora import CORPORA
     from .decoding import DECODERS
@@ -81,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def runtime_options(p):
-        p.add_argument("--model", help="checkpoint (.pt); default: the bundled model")
-        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
-        p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+        p.add_argument("--model", help="an exported model (.onnx, runs on onnxruntime) or a checkpoint (.pt, runs "
+                                       "on torch); default: the bundled model (ONNX)")
+        p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
+        p.add_argument("--threads", type=int, default=0,
+                       help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")
         p.add_argument("--decoder", choices=list(DECODERS), default="greedy", help="CTC decoder (default: greedy)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
@@ -143,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("export", help="export a checkpoint to ONNX for onnxruntime (needs torch and onnx)",
+                       description="Inputs: features (N, T, F) or images (N, 1, H, W), and lengths (N,); outputs: "
+                                   "log_probs (N, T', V) and out_lens (N,). Exact on padded batches; the model's "
+                                   "alphabet and settings ride in its metadata.")
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    p.add_argument("--int8", action="store_true",
+                   help="quantize the LSTM and linear weights to int8 (smaller, faster on CPU; see the README)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("models", help="list the bundled models")
+    p.add_argument("--json", action="store_true", help="a JSON list of {name, kind, default, onnx, checkpoint, card}")
+    p.set_defaults(func=cmd_models)
     return parser
 
 
@@ -156,6 +195,11 @@ def main(argv=None) -> int:
         if args.debug:
             raise
         print(f"error: {e}", file=sys.stderr)
+        code = 1
+    except ModuleNotFoundError as e:
+        if args.debug or e.name not in ("torch", "onnx", "scipy"):
+            raise
+        print(f"error: `recognize {args.command}` needs {e.name}: pip install 'recognize[torch]'", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -61,6 +61,12 @@ class ModelConfig:
     dropout: float = 0.2  # between LSTM layers and before the output layer
     proj: int = 0  # LSTM projection size (0: none)
 
+    @property
+    def min_frames(self) -> int:
+        """The shortest input the frontend accepts (shorter inputs are padded up to it):
+        the conv frontend's receptive field, or one output column of the cnn."""
+        return {"conv": 7, "cnn": self.subsample}.get(self.frontend, 1)
+
 
 @dataclass
 class TrainConfig:
@@ -101,6 +107,14 @@ class Config:
     def input_dim(self) -> int:
         """F of the model's ``(N, T, F)`` input: mel bands, or the image height (T is then the width)."""
         return self.features.n_mels if self.kind == "speech" else self.image.height
+
+    @property
+    def frame_unit(self) -> float:
+        """What one output frame spans: seconds of audio (speech) or pixels of the
+        height-normalized line (handwriting)."""
+        if self.kind == "speech":
+            return self.features.hop_ms / 1000 * self.model.subsample
+        return float(self.model.subsample)
 
 
 def _check_value(key: str, value, typ):

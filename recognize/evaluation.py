@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .atomic import atomic_write_text
-from .data import read_manifest
+from .manifest import read_manifest
 from .metrics import Counts, corpus_errors, count_errors
 from .transcription import report_failures
 

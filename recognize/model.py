@@ -42,7 +42,6 @@ class ConvSubsampling(nn.Module):
     frames 4t .. 4t + 6 — never padding, as long as t < T'.
     """
 
-    min_frames = 7
     subsample = 4
 
     def __init__(self, feats: int, channels: int, dim: int):
@@ -62,8 +61,6 @@ class ConvSubsampling(nn.Module):
 
 class FrameStacking(nn.Module):
     """Concatenate ``k`` consecutive frames and project: ``(N, T, F)`` -> ``(N, ceil(T/k), dim)``."""
-
-    min_frames = 1
 
     def __init__(self, feats: int, k: int, dim: int):
         super().__init__()
@@ -89,7 +86,7 @@ class CNNFrontend(nn.Module):
 
     def __init__(self, height: int, channels: list[int], subsample: int, dim: int):
         super().__init__()
-        self.subsample = self.min_frames = subsample
+        self.subsample = subsample
         width_pools = subsample.bit_length() - 1
         blocks, c_in = [], 1
         for i, c_out in enumerate(channels):
@@ -161,7 +158,7 @@ class CTCModel(nn.Module):
         return self.frontend.subsample
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor):
-        min_frames = self.frontend.min_frames
+        min_frames = self.cfg.min_frames
         if features.shape[1] < min_frames:  # a very short clip: pad with (masked) frames
             features = nn.functional.pad(features, (0, 0, 0, min_frames - features.shape[1]))
         x = self.normalizer(features) * _mask(lengths, features.shape[1]).unsqueeze(-1)  # (N, T, F), padding = 0
@@ -175,10 +172,3 @@ class CTCModel(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-
-def frame_unit_of(cfg, model: CTCModel) -> float:
-    """What one output frame spans: seconds of audio (speech) or pixels of the
-    height-normalized line (handwriting)."""
-    if cfg.kind == "speech":
-        return cfg.features.hop_ms / 1000 * model.subsample
-    return float(model.subsample)

@@ -1,43 +1,53 @@
-"""A loaded model ready to use: file -> model input -> batched forward -> CTC decoding."""
+"""A loaded model ready to use: file -> model input -> batched forward -> CTC decoding.
+
+Two runtimes share everything here and differ only in :meth:`Recognizer.forward`:
+checkpoints (``.pt``) run on torch (:mod:`recognize.torch_runtime`), exported models
+(``.onnx``) on onnxruntime (:mod:`recognize.onnx_runtime`). This module, and the ONNX
+path through it, never import torch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .audio import load_audio, log_mel
-from .checkpoint import load_checkpoint
-from .model import frame_unit_of
 from .decoding import DECODERS, Hypothesis
-from .errors import RecognizeError
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` is the first CUDA GPU when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+from .errors import ModelError, RecognizeError
 
 
 class Recognizer:
-    """Speech or handwriting recognizer around a checkpoint (model, config, alphabet)."""
+    """Speech or handwriting recognizer: a config, an alphabet and a ``forward``."""
 
-    def __init__(self, model, cfg, alphabet, device: str = "cpu", decoder: str = "greedy", path=None):
-        self.path = path
-        self.decode = DECODERS[decoder]
-        self.device = pick_device(device)
-        self.model = model.to(self.device).eval()
-        self.cfg, self.alphabet = cfg, alphabet
+    def __init__(self, cfg, alphabet, decoder: str = "greedy", path=None):
+        self.cfg, self.alphabet, self.path = cfg, alphabet, path
         self.kind = cfg.kind
-        self.frame_unit = frame_unit_of(cfg, model)  # seconds, or pixels of the normalized line
+        self.decode = DECODERS[decoder]
+        self.frame_unit = cfg.frame_unit  # seconds, or pixels of the normalized line
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", threads: int = 0, decoder: str = "greedy") -> "Recognizer":
-        if threads:
-            torch.set_num_threads(threads)
-        return cls(*load_checkpoint(path), device=device, decoder=decoder, path=Path(path))
+    @staticmethod
+    def load(path: str | Path, device: str = "cpu", threads: int = 0, decoder: str = "greedy") -> "Recognizer":
+        """The recognizer for a model file: ``.onnx`` on onnxruntime (CPU), else a
+        checkpoint on torch. ``threads``: CPU threads (0: the runtime's default)."""
+        path = Path(path)
+        if path.suffix == ".onnx":
+            if device not in ("cpu", "auto"):
+                raise ModelError(f"{path}: ONNX models run on the CPU (--device {device} needs a checkpoint)")
+            from .onnx_runtime import OnnxRecognizer
+
+            return OnnxRecognizer.load(path, threads=threads, decoder=decoder)
+        try:
+            from .torch_runtime import TorchRecognizer
+        except ImportError:
+            raise ModelError(f"{path}: checkpoints need PyTorch (pip install 'recognize[torch]'); "
+                             "an .onnx model runs without it") from None
+        return TorchRecognizer.load(path, device=device, threads=threads, decoder=decoder)
+
+    def forward(self, batch: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, T, F)`` float32 zero-padded inputs + ``(N,)`` int64 lengths ->
+        ``(N, T', V)`` log-probabilities + ``(N,)`` int64 output lengths."""
+        raise NotImplementedError
 
     def features(self, path: str | Path) -> tuple[np.ndarray, float, float]:
         """A file -> (``(T, F)`` model input, its extent, what one output frame spans).
@@ -55,43 +65,44 @@ class Recognizer:
         pixels, width = load_line(path, self.cfg.image.height)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), self.frame_unit * width / pixels.shape[1]
 
-    @torch.inference_mode()
     def decode_features(self, feats: list[np.ndarray], units=None) -> list[Hypothesis]:
         """A batch of ``(T_i, F)`` inputs -> one hypothesis each (padded batch, exact);
         ``units``: what one output frame spans, per item (default: the model's)."""
-        lengths = torch.tensor([len(f) for f in feats], dtype=torch.int64)
-        batch = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(f) for f in feats], batch_first=True)
-        log_probs, out_lens = self.model(batch.to(self.device), lengths.to(self.device))
-        units = self.frame_unit if units is None else units
-        return self.decode(log_probs.cpu().numpy(), out_lens.cpu().numpy(), self.alphabet, units)
+        lengths = np.array([len(f) for f in feats], dtype=np.int64)
+        batch = np.zeros((len(feats), max(lengths.max(), self.cfg.model.min_frames), feats[0].shape[1]), np.float32)
+        for i, f in enumerate(feats):
+            batch[i, : len(f)] = f
+        log_probs, out_lens = self.forward(batch, lengths)
+        return self.decode(log_probs, out_lens, self.alphabet, self.frame_unit if units is None else units)
 
     def transcribe_files(self, paths, batch_size: int = 16, on_error=None, progress=None):
         """Yield ``(path, Hypothesis, extent)`` for each readable file, in input order
         (extent: seconds of audio, or the image's width in pixels).
 
-        Files are read one by one; a file that fails raises :class:`RecognizeError`, which
-        goes to ``on_error(path, error)`` (and the file is skipped) when given.
-        ``progress(n)`` is called as files finish.
+        Files are read a window of ``8 * batch_size`` at a time and batched by length
+        within it, so that batches carry little padding. A file that fails raises
+        :class:`RecognizeError`, which goes to ``on_error(path, error)`` (and the file is
+        skipped) when given. ``progress(n)`` is called as files finish.
         """
         paths = list(paths)
-        for start in range(0, len(paths), batch_size):
-            chunk, feats, extents, units = [], [], [], []
-            for path in paths[start : start + batch_size]:
+        window = 8 * batch_size
+        for start in range(0, len(paths), window):
+            read = []  # (path, features, extent, unit)
+            for path in paths[start : start + window]:
                 try:
-                    f, extent, unit = self.features(path)
+                    read.append((path, *self.features(path)))
                 except RecognizeError as e:
                     if on_error is None:
                         raise
                     on_error(path, e)
                     if progress:
                         progress(1)
-                    continue
-                chunk.append(path)
-                feats.append(f)
-                extents.append(extent)
-                units.append(unit)
-            if not feats:
-                continue
-            yield from zip(chunk, self.decode_features(feats, units), extents)
-            if progress:
-                progress(len(chunk))
+            hyps = [None] * len(read)
+            by_length = sorted(range(len(read)), key=lambda i: len(read[i][1]))
+            for b in range(0, len(by_length), batch_size):
+                batch = by_length[b : b + batch_size]
+                for i, hyp in zip(batch, self.decode_features([read[i][1] for i in batch], [read[i][3] for i in batch])):
+                    hyps[i] = hyp
+                if progress:
+                    progress(len(batch))
+            yield from ((path, hyp, extent) for (path, _, extent, _), hyp in zip(read, hyps))

@@ -23,12 +23,13 @@ from torch.nn import functional as F
 from .augment import spec_augment
 from .checkpoint import init_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, from_dict
-from .data import ctc_fits, length_of, loader, make_dataset, read_manifest
+from .data import ctc_fits, loader, make_dataset
+from .manifest import length_of, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
 from .metrics import corpus_errors
-from .model import CTCModel, frame_unit_of
-from .recognizer import pick_device
+from .model import CTCModel
+from .torch_runtime import pick_device
 from .text import Alphabet
 
 
@@ -170,7 +171,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         log(f"computing feature statistics over {len(train_rows)} training utterances")
         model.normalizer.mean, model.normalizer.std = feature_stats(make_dataset(train_rows, alphabet, cfg, False))
     model.to(device).train()
-    frame_unit = frame_unit_of(cfg, model)
+    frame_unit = cfg.frame_unit
 
     steps_per_epoch = len(train_loader.batch_sampler)
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)

@@ -58,6 +58,17 @@ def yesno_run(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.fixture(scope="session")
+def an4_dev(tmp_path_factory) -> Path:
+    """The AN4 dev manifest (91 utterances of 7 held-aside training speakers), prepared
+    from the real archive."""
+    if not AN4_ARCHIVE.exists():
+        pytest.skip(f"needs the real AN4 corpus at {AN4_ARCHIVE}")
+    from recognize.corpora import an4
+
+    return an4.prepare(str(AN4_ARCHIVE), tmp_path_factory.mktemp("an4"))["dev"]
+
+
 LINES = ROOT / "tests" / "data" / "copiste"  # real Copiste line crops with .gt.txt transcripts
 
 

@@ -3,7 +3,8 @@ import json
 import pytest
 import torch
 
-from recognize.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits, read_manifest
+from recognize.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits
+from recognize.manifest import read_manifest
 from recognize.config import FeatureConfig
 from recognize.errors import ManifestError
 from recognize.text import Alphabet

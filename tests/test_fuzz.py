@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recognize.audio import load_audio
-from recognize.data import read_manifest
+from recognize.manifest import read_manifest
 from recognize.decoding import greedy_decode
 from recognize.errors import RecognizeError
 from recognize.image import load_image

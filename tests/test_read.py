@@ -46,7 +46,7 @@ def test_kinds_are_not_mixed(handwriting_model):
     assert done.returncode == 1 and "a handwriting model; use `recognize read`" in done.stderr
     done = run_cli("read", IMAGES[0])
     assert done.returncode == 1
-    assert done.stderr.strip() == "error: no handwriting model is bundled yet: pass --model CHECKPOINT " \
+    assert done.stderr.strip() == "error: no handwriting model is bundled yet: pass --model MODEL " \
                                   "(recipes/copiste trains one)"
 
 

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from ..data import write_manifest
+from ..manifest import write_manifest
 from ..errors import RecognizeError
 from . import fetch
 

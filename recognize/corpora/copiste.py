@@ -19,7 +19,7 @@ import csv
 import re
 from pathlib import Path
 
-from ..data import write_manifest
+from ..manifest import write_manifest
 from ..errors import RecognizeError
 from ..text import normalize_text
 from . import fetch

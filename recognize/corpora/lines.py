@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..data import write_manifest
+from ..manifest import write_manifest
 from ..errors import RecognizeError
 from ..image import lines_from_page
 from ..text import normalize_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..data import write_manifest
+from ..manifest import write_manifest
 from ..errors import RecognizeError
 from . import fetch
 

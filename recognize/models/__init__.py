@@ -1,4 +1,6 @@
-"""Models that ship inside the package (each folder: ``model.pt`` and ``MODEL_CARD.md``)."""
+"""Models that ship inside the package. Each folder holds ``model.onnx`` (what runs by
+default, on onnxruntime), ``model.pt`` (the checkpoint it was exported from, to
+fine-tune) and ``MODEL_CARD.md``."""
 
 from __future__ import annotations
 
@@ -7,20 +9,32 @@ from pathlib import Path
 from ..errors import ModelError
 
 HERE = Path(__file__).parent
-# The model used when --model is not given. No handwriting model ships yet:
-# recipes/copiste trains one.
-DEFAULTS = {"speech": "an4"}
+BUNDLED = {"an4": "speech"}  # name -> kind; the first of each kind is its default
+KINDS = ("speech", "handwriting")
 
 
-def bundled(name: str) -> Path:
-    """Path of a bundled model's checkpoint."""
-    path = HERE / name / "model.pt"
+def bundled(name: str, file: str = "model.onnx") -> Path:
+    """Path of a bundled model's ``model.onnx`` (or ``model.pt``)."""
+    path = HERE / name / file
     if not path.exists():
         raise ModelError(f"bundled model '{name}' is missing from this installation ({path})")
     return path
 
 
 def default_model(kind: str = "speech") -> Path:
-    if kind not in DEFAULTS:
-        raise ModelError(f"no {kind} model is bundled yet: pass --model CHECKPOINT (recipes/copiste trains one)")
-    return bundled(DEFAULTS[kind])
+    """The bundled ONNX model used for ``kind`` when no ``--model`` is given."""
+    for name, its_kind in BUNDLED.items():
+        if its_kind == kind:
+            return bundled(name)
+    raise ModelError(f"no {kind} model is bundled yet: pass --model MODEL (recipes/copiste trains one)")
+
+
+def bundled_models() -> list[dict]:
+    """``[{"name", "kind", "default", "onnx", "checkpoint", "card"}]``, absolute paths."""
+    defaults = {kind: next((n for n, k in BUNDLED.items() if k == kind), None) for kind in KINDS}
+    return [
+        {"name": name, "kind": kind, "default": defaults[kind] == name,
+         "onnx": str(bundled(name).resolve()), "checkpoint": str(bundled(name, "model.pt").resolve()),
+         "card": str((HERE / name / "MODEL_CARD.md").resolve())}
+        for name, kind in BUNDLED.items()
+    ]
