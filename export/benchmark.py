@@ -1,54 +1,172 @@
-"""CPU speed of a checkpoint: real-time factor of features + model + greedy decoding.
+"""CPU speed of the bundled models on torch eager fp32, onnxruntime fp32 and onnxruntime
+int8, measured in one run on the same inputs.
 
-    python export/benchmark.py [--model PATH] [--manifest M.jsonl] [--threads 1 2] [--batch 1 8]
+    python export/benchmark.py [--speech data/an4/dev.jsonl] [--handwriting data/copiste/val.jsonl]
+                               [--lines 100] [--threads 1 2] [--batch 1 8] [--repeats 3]
 
-Prints one row per (threads, batch): milliseconds per second of audio and RTFx
-(audio seconds per wall second), medians over --repeats passes. The default audio
-is the committed samples/*.wav; a manifest gives a bigger, more honest set.
+Each row times the model and greedy decoding over the whole input set (features and
+images are computed once, before timing; their own cost is printed apart): the median
+of --repeats passes. Speech rows give RTFx (audio seconds per wall second; the
+real-time factor is its inverse), handwriting rows lines per second. GFLOP/s counts
+the useful multiply-adds of the convolutions, LSTMs and linear layers (each item alone,
+no padding) per wall second, against the peak of a 2048 x 2048 fp32 matmul at the same
+thread count, measured in this run. The manifests default to the dev splits the recipes
+prepare; without them the committed samples are used.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from recognize import load_model
+from recognize.export import export_onnx
 from recognize.manifest import read_manifest
+from recognize.models import bundled_models
+from recognize.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def matmul_peak(threads: int) -> float:
+    """GFLOP/s of a 2048 x 2048 fp32 matmul on ``threads`` torch threads (best of 5)."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * 2048**3 / best / 1e9
+
+
+def useful_flops(model: torch.nn.Module, inputs: list[np.ndarray]) -> float:
+    """Multiply-add FLOPs of the model's convolutions, LSTMs and linear layers over
+    ``inputs``, each run alone (so padding is not counted)."""
+    total = 0.0
+
+    def conv(module, _, out):
+        nonlocal total
+        total += 2 * out.numel() * module.in_channels // module.groups * np.prod(module.kernel_size)
+
+    def linear(module, _, out):
+        nonlocal total
+        total += 2 * out.numel() * module.in_features
+
+    def lstm(module, args, _):
+        nonlocal total
+        frames = int(args[0].batch_sizes.sum()) if hasattr(args[0], "batch_sizes") else args[0].shape[:2].numel()
+        h, out = module.hidden_size, module.proj_size or module.hidden_size
+        for layer in range(module.num_layers):
+            width = module.input_size if layer == 0 else 2 * out
+            per_direction = 2 * 4 * h * (width + out) + (2 * h * out if module.proj_size else 0)
+            total += 2 * frames * per_direction
+
+    hooks = []
+    for m in model.modules():
+        kind = conv if isinstance(m, torch.nn.Conv2d) else linear if isinstance(m, torch.nn.Linear) else \
+            lstm if isinstance(m, torch.nn.LSTM) else None
+        if kind:
+            hooks.append(m.register_forward_hook(kind))
+    with torch.inference_mode():
+        for x in inputs:
+            model(torch.from_numpy(x)[None], torch.tensor([len(x)]))
+    for h in hooks:
+        h.remove()
+    return total
+
+
+def time_runtime(recognizer: Recognizer, inputs: list[np.ndarray], units, batch: int, repeats: int) -> float:
+    """Median wall seconds to run and decode all ``inputs`` in length-sorted batches."""
+    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for b in range(0, len(order), batch):
+            chunk = order[b : b + batch]
+            recognizer.decode_features([inputs[i] for i in chunk], [units[i] for i in chunk])
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def int8_model(info: dict, tmp: Path) -> Path:
+    """The bundled ONNX file when it is int8 (as shipped), else an int8 export of the checkpoint."""
+    if Recognizer.load(info["onnx"]).session.get_modelmeta().custom_metadata_map["precision"] == "int8":
+        return Path(info["onnx"])
+    path = tmp / f"{info['name']}.int8.onnx"
+    export_onnx(info["checkpoint"], path, int8=True)
+    return path
+
+
+def input_files(kind: str, manifest: str | None, lines: int) -> list[str]:
+    if manifest and Path(manifest).exists():
+        rows = read_manifest(manifest)
+        key = "audio" if kind == "speech" else "image"
+        if kind == "handwriting" and len(rows) > lines:  # evenly spaced, across all writers
+            rows = [rows[round(i * (len(rows) - 1) / (lines - 1))] for i in range(lines)]
+        return [r[key] for r in rows]
+    pattern, folder = ("*.wav", ROOT / "samples") if kind == "speech" else ("*.png", ROOT / "tests/data/copiste")
+    return sorted(str(p) for p in folder.glob(pattern))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", help="checkpoint (default: the bundled speech model)")
-    parser.add_argument("--manifest", help="JSON Lines manifest of the audio to time")
+    parser.add_argument("--speech", default="data/an4/dev.jsonl", help="manifest of audio (default: AN4 dev)")
+    parser.add_argument("--handwriting", default="data/copiste/val.jsonl",
+                        help="manifest of line images (default: Copiste validation)")
+    parser.add_argument("--lines", type=int, default=100, help="handwriting lines to use, evenly spaced")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    files = [r["audio"] for r in read_manifest(args.manifest)] if args.manifest else sorted(
-        str(p) for p in (ROOT / "samples").glob("*.wav"))
-    recognizer = load_model(args.model)
-    audio_seconds = sum(recognizer.features(f)[1] for f in files)
-    print(f"{len(files)} files, {audio_seconds:.1f} s of audio, "
-          f"{recognizer.model.num_parameters():,} parameters, torch {torch.__version__}")
-    print(f"{'threads':>7} {'batch':>5} {'ms per audio s':>15} {'RTFx':>8}")
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        for batch in args.batch:
-            times = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                for _path, _hyp, _secs in recognizer.transcribe_files(files, batch_size=batch):
-                    pass
-                times.append(time.perf_counter() - started)
-            wall = statistics.median(times)
-            print(f"{threads:7d} {batch:5d} {1000 * wall / audio_seconds:15.1f} {audio_seconds / wall:8.1f}")
+    import onnxruntime
+    import platform
+
+    print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} threads available")
+    peaks = {t: matmul_peak(t) for t in args.threads}
+    print("fp32 matmul peak: " + ", ".join(f"{peaks[t]:.0f} GFLOP/s on {t} thread(s)" for t in args.threads))
+    tmp = Path(tempfile.mkdtemp())
+    for info in bundled_models():
+        kind, name = info["kind"], info["name"]
+        files = input_files(kind, args.speech if kind == "speech" else args.handwriting, args.lines)
+        torch_model = Recognizer.load(info["checkpoint"])
+        started = time.perf_counter()
+        read = [torch_model.features(f) for f in files]
+        prep = time.perf_counter() - started
+        inputs, extents, units = zip(*read)
+        flops = useful_flops(torch_model.model, inputs)
+        fp32 = tmp / f"{name}.fp32.onnx"
+        export_onnx(info["checkpoint"], fp32)
+        int8 = int8_model(info, tmp)
+        amount = sum(extents) if kind == "speech" else len(files)
+        what = f"{amount:.1f} s of audio" if kind == "speech" else f"{amount} lines"
+        print(f"\n{name} ({kind}, {torch_model.model.num_parameters():,} parameters): {len(files)} files, {what}, "
+              f"{flops / 1e9:.2f} GFLOP; reading + features: {prep:.2f} s")
+        speed = "RTFx" if kind == "speech" else "lines/s"
+        print(f"| runtime | threads | batch | {speed} | GFLOP/s | % of peak |\n|---|---|---|---|---|---|")
+        results = {}
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            runtimes = {"torch eager fp32": torch_model, "onnxruntime fp32": Recognizer.load(fp32, threads=threads),
+                        "onnxruntime int8": Recognizer.load(int8, threads=threads)}
+            for label, recognizer in runtimes.items():
+                for batch in args.batch:
+                    wall = time_runtime(recognizer, list(inputs), units, batch, args.repeats)
+                    results[label, threads, batch] = amount / wall
+                    print(f"| {label} | {threads} | {batch} | {amount / wall:.1f} | {flops / wall / 1e9:.1f} | "
+                          f"{100 * flops / wall / 1e9 / peaks[threads]:.0f} % |")
+                    sys.stdout.flush()
+        for threads in args.threads:
+            ratio = results["onnxruntime int8", threads, 1] / results["torch eager fp32", threads, 1]
+            print(f"onnxruntime int8 / torch eager fp32 at batch 1, {threads} thread(s): {ratio:.2f}x")
 
 
 if __name__ == "__main__":
