@@ -169,7 +169,8 @@ def validate(cfg: Config) -> Config:
         (m.frontend in (("conv", "stack") if speech else ("cnn",)), "model.frontend",
          "must be 'conv' or 'stack' for speech, 'cnn' for handwriting"),
         (m.frontend != "cnn" or 2 ** len(m.cnn_channels) <= cfg.image.height, "model.cnn_channels",
-         "each block halves the height: too many blocks for image.height"),
+         f"each block halves the height: {len(m.cnn_channels)} blocks leave no rows of a "
+         f"{cfg.image.height}-pixel line (image.height)"),
         (m.frontend != "cnn" or (m.subsample & (m.subsample - 1) == 0
                                  and m.subsample <= 2 ** len(m.cnn_channels)), "model.subsample",
          "the cnn frontend reduces the width by a power of 2, at most 2 per block"),
@@ -178,7 +179,7 @@ def validate(cfg: Config) -> Config:
         (m.frontend != "conv" or m.subsample == 4, "model.subsample",
          "the conv frontend reduces the frame rate by exactly 4"),
         (m.frontend != "conv" or f.n_mels >= 7, "features.n_mels",
-         "the conv frontend needs at least 7 mel bins"),
+         "the conv frontend needs at least 7 mel bins (its two strided convolutions leave none of fewer)"),
         (m.hidden > 0, "model.hidden", "must be > 0"),
         (m.layers > 0, "model.layers", "must be > 0"),
         (0 <= m.dropout < 1, "model.dropout", "must be in [0, 1)"),

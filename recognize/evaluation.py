@@ -14,7 +14,8 @@ from .metrics import Counts, corpus_errors, count_errors
 from .transcription import report_failures
 
 
-def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None) -> dict:
+def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None,
+                      journal: str | Path | None = None, batch_size: int = 16) -> dict:
     """Transcribe every row of ``manifest`` (or ``rows``, when it has been read already) and score it.
 
     Returns ``{"summary": {...}, "utterances": [...], "failures": [(id, reason), ...]}``;
@@ -24,6 +25,11 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     wall second of loading, features, model and decoding), for handwriting
     ``lines_per_second``. Rows whose file cannot be read are listed in ``failures``
     and left out of the scores.
+
+    With ``journal``, each finished file is appended to that JSON Lines file as it
+    completes, and files already there (from an interrupted run of the same model and
+    manifest) are not transcribed again; ``summary["resumed"]`` counts them, and the
+    speed figures cover only the files transcribed in this run.
     """
     rows = read_manifest(manifest) if rows is None else rows
     by_path: dict[str, list[dict]] = {}
@@ -34,10 +40,25 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     def on_error(path, error):
         failures.extend((row["id"], str(error)) for row in by_path[path])
 
+    header = {"model": fingerprint(recognizer), "manifest": str(Path(manifest).resolve())}
+    hyps = read_journal(journal, header) if journal else {}  # path -> (text, extent)
+    resumed = len(hyps)
+    log = open_journal(journal, header, resumed) if journal else None
+    if progress and resumed:
+        progress(resumed)
     started = time.perf_counter()
-    hyps = {}
-    for path, hyp, extent in recognizer.transcribe_files(list(by_path), on_error=on_error, progress=progress):
-        hyps[path] = (hyp, extent)
+    new_extent = 0.0
+    try:
+        todo = [path for path in by_path if path not in hyps]
+        for path, hyp, extent in recognizer.transcribe_files(todo, batch_size, on_error, progress, ordered=False):
+            hyps[path] = (hyp.text, extent)
+            new_extent += extent
+            if log:
+                log.write(json.dumps({"path": path, "text": hyp.text, "extent": extent}, ensure_ascii=False) + "\n")
+                log.flush()
+    finally:
+        if log:
+            log.close()
     wall = time.perf_counter() - started
 
     extent_key = "duration" if recognizer.kind == "speech" else "width"
@@ -45,10 +66,10 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     for row in rows:
         if media_path(row) not in hyps:
             continue
-        hyp, extent = hyps[media_path(row)]
-        words, chars = count_errors(row["text"], hyp.text, "word"), count_errors(row["text"], hyp.text, "char")
+        text, extent = hyps[media_path(row)]
+        words, chars = count_errors(row["text"], text, "word"), count_errors(row["text"], text, "char")
         utterances.append({
-            "id": row["id"], "reference": row["text"], "hypothesis": hyp.text, extent_key: round(extent, 3),
+            "id": row["id"], "reference": row["text"], "hypothesis": text, extent_key: round(extent, 3),
             "wer": round(words.rate, 4), "cer": round(chars.rate, 4),
             "words": asdict(words), "chars": asdict(chars),
         })
@@ -67,14 +88,55 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         "chars": {**asdict(scores["chars"]), "reference_chars": scores["chars"].reference_length},
         "wall_seconds": round(wall, 3),
     }
+    if resumed:
+        summary["resumed"] = resumed
     if recognizer.kind == "speech":
-        audio_seconds = sum(extent for _, extent in hyps.values())
-        summary["audio_seconds"] = round(audio_seconds, 3)
-        summary["rtfx"] = round(audio_seconds / wall, 2) if wall > 0 else None
+        summary["audio_seconds"] = round(sum(extent for _, extent in hyps.values()), 3)
+        summary["rtfx"] = round(new_extent / wall, 2) if wall > 0 else None
     else:
-        summary["lines_per_second"] = round(len(hyps) / wall, 2) if wall > 0 else None
+        summary["lines_per_second"] = round((len(hyps) - resumed) / wall, 2) if wall > 0 else None
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
     return {"summary": summary, "utterances": utterances, "failures": failures}
+
+
+def fingerprint(recognizer) -> str:
+    """Which model (file, size, modification time) and decoder produced a journal's lines."""
+    path = Path(recognizer.path)
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{recognizer.decode.__name__}"
+
+
+def read_journal(journal: str | Path, header: dict) -> dict[str, tuple[str, float]]:
+    """Finished files of an interrupted run: ``{path: (text, extent)}``; empty when the
+    journal is absent or was written by another model or manifest. A last line cut
+    short by the interruption is ignored."""
+    try:
+        lines = Path(journal).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    done = {}
+    for i, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if i == 0 and record != header:
+            return {}
+        if i > 0 and isinstance(record, dict) and {"path", "text", "extent"} <= record.keys():
+            done[record["path"]] = (record["text"], float(record["extent"]))
+    return done
+
+
+def open_journal(journal: str | Path, header: dict, resumed: int):
+    """The journal opened for appending; a new one (header line first) unless resuming."""
+    journal = Path(journal)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    if resumed:
+        print(f"resuming: {resumed} files already done in {journal}", file=sys.stderr)
+        return journal.open("a", encoding="utf-8")
+    log = journal.open("w", encoding="utf-8")
+    log.write(json.dumps(header) + "\n")
+    return log
 
 
 def media_path(row: dict) -> str:
@@ -107,6 +169,9 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
+
+
 def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="greedy") -> int:
     from tqdm import tqdm
 
@@ -114,14 +179,16 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
 
     rows = read_manifest(manifest)
     recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=manifest_kind(rows))
+    journal = Path(report) / JOURNAL if report else None
     with tqdm(total=len(rows), unit="file", disable=None, file=sys.stderr, leave=False) as bar:
-        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows)
+        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal)
     summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder}
     if report:
         report = Path(report)
         atomic_write_text(report / "summary.json", json.dumps(summary, indent=2) + "\n")
         atomic_write_text(report / "utterances.jsonl",
                           "".join(json.dumps(u, ensure_ascii=False) + "\n" for u in result["utterances"]))
+        journal.unlink()  # the report is whole: nothing left to resume
     print(json.dumps(summary) if as_json else format_table(summary))
     report_failures(result["failures"], summary["n"] + summary["failed"])
     return 1 if result["failures"] else 0

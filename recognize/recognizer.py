@@ -75,9 +75,10 @@ class Recognizer:
         log_probs, out_lens = self.forward(batch, lengths)
         return self.decode(log_probs, out_lens, self.alphabet, self.frame_unit if units is None else units)
 
-    def transcribe_files(self, paths, batch_size: int = 16, on_error=None, progress=None):
-        """Yield ``(path, Hypothesis, extent)`` for each readable file, in input order
-        (extent: seconds of audio, or the image's width in pixels).
+    def transcribe_files(self, paths, batch_size: int = 16, on_error=None, progress=None, ordered: bool = True):
+        """Yield ``(path, Hypothesis, extent)`` for each readable file (extent: seconds of
+        audio, or the image's width in pixels): in input order, or with ``ordered=False``
+        each batch as soon as it is done.
 
         Files are read a window of ``8 * batch_size`` at a time and batched by length
         within it, so that batches carry little padding. A file that fails raises
@@ -97,12 +98,15 @@ class Recognizer:
                     on_error(path, e)
                     if progress:
                         progress(1)
-            hyps = [None] * len(read)
+            hyps = {}
             by_length = sorted(range(len(read)), key=lambda i: len(read[i][1]))
             for b in range(0, len(by_length), batch_size):
                 batch = by_length[b : b + batch_size]
                 for i, hyp in zip(batch, self.decode_features([read[i][1] for i in batch], [read[i][3] for i in batch])):
                     hyps[i] = hyp
+                    if not ordered:
+                        yield read[i][0], hyp, read[i][2]
                 if progress:
                     progress(len(batch))
-            yield from ((path, hyp, extent) for (path, _, extent, _), hyp in zip(read, hyps))
+            if ordered:
+                yield from ((path, hyps[i], extent) for i, (path, _, extent, _) in enumerate(read))

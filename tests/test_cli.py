@@ -138,3 +138,42 @@ def test_public_api_functions_are_not_shadowed_by_modules():
     assert callable(recognize.transcribe) and callable(recognize.evaluate) and callable(recognize.read)
     hyp = recognize.transcribe([WAVS[1]])[0]
     assert hyp.text and hyp.words
+
+
+def test_an_interrupted_evaluation_resumes_without_redoing_finished_files(tmp_path):
+    """Six real recordings in batches of two; Ctrl-C after the second batch; the rerun
+    transcribes only the last two and reports what a run without interruption reports."""
+    from recognize.evaluation import evaluate_manifest
+    from recognize.recognizer import Recognizer
+
+    rows = []
+    for i in range(3):
+        for wav in WAVS:
+            copy = tmp_path / f"{i}-{wav.name}"
+            copy.write_bytes(wav.read_bytes())
+            rows.append({"id": copy.stem, "audio": str(copy), "text": SAMPLE_TEXT[wav.stem]})
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = Recognizer.load(ROOT / "recognize" / "models" / "an4" / "model.onnx", threads=1)
+    journal = tmp_path / "report" / "progress.jsonl"
+    batches = []
+
+    def interrupt_after_two_batches(n):
+        batches.append(n)
+        if len(batches) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_manifest(model, manifest, progress=interrupt_after_two_batches, journal=journal, batch_size=2)
+    assert len(journal.read_text().splitlines()) == 1 + 4  # the header, then one line per finished file
+    transcribed = []
+    resumed = evaluate_manifest(model, manifest, progress=transcribed.append, journal=journal, batch_size=2)
+    assert resumed["summary"]["resumed"] == 4 and transcribed == [4, 2]
+    clean = evaluate_manifest(model, manifest, batch_size=2)
+    assert resumed["utterances"] == clean["utterances"]
+    assert {k: v for k, v in resumed["summary"].items() if k not in ("wall_seconds", "rtfx", "resumed")} == \
+        {k: v for k, v in clean["summary"].items() if k not in ("wall_seconds", "rtfx")}
+
+    done = run_cli("evaluate", manifest, "--report", tmp_path / "report")  # the CLI resumes the same journal
+    assert done.returncode == 0 and "resuming: 6 files already done" in done.stderr, done.stderr
+    assert not journal.exists() and (tmp_path / "report" / "summary.json").exists()

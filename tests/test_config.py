@@ -35,6 +35,7 @@ def test_unknown_section_is_named(tmp_path):
     ("augment.speed_factors=[0.9, fast]", r"augment\.speed_factors\[1\]: expected float"),
     ("features.n_fft=128", r"features\.n_fft: must be at least the window"),
     ("model", r"--set model: expected key=value"),
+    ("features.n_mels=5", r"features\.n_mels: the conv frontend needs at least 7 mel bins"),
 ])
 def test_bad_values_are_named(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -58,3 +59,15 @@ def test_not_yaml(tmp_path):
     path.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match=r"c\.yaml: not valid YAML"):
         load_config(path)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.cnn_channels=[8, 8, 8, 8, 8, 8, 8]"], r"model\.cnn_channels: each block halves the height: 7 blocks "
+                                                   r"leave no rows of a 64-pixel line"),
+    (["model.subsample=64"], r"model\.subsample: the cnn frontend reduces the width by a power of 2, at most 2 per"),
+    (["model.subsample=6"], r"model\.subsample: the cnn frontend"),
+    (["image.height=4"], r"image\.height: must be >= 8"),
+])
+def test_frame_rate_reductions_that_leave_nothing_are_named(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(ROOT / "configs" / "copiste.yaml", overrides)
