@@ -35,8 +35,44 @@ def cmd_recognize(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate_command
+    from .text import Scoring
 
-    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads, args.decoder)
+    scoring = Scoring(args.unicode.upper(), args.lowercase, args.remove_punctuation)
+    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads, args.decoder,
+                            scoring)
+
+
+def cmd_compare(args) -> int:
+    import json
+
+    from .compare import compare_reports, format_comparison
+
+    result = compare_reports(args.a, args.b)
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_comparison(result))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    import json
+
+    from .atomic import atomic_write
+    from .errors import RecognizeError
+    from .plots import training_curves
+
+    run = Path(args.run)
+    try:
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    except OSError as e:
+        raise RecognizeError(f"{run / 'metrics.jsonl'}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise RecognizeError(f"{run / 'metrics.jsonl'}: not JSON Lines ({e.msg})") from None
+    if not records:
+        raise RecognizeError(f"{run / 'metrics.jsonl'}: no epoch finished yet")
+    output = Path(args.output or run / "curves.png")
+    png = training_curves(records, str(run))
+    atomic_write(output, lambda tmp: tmp.write_bytes(png))
+    print(f"wrote {output}")
+    return 0
 
 
 def cmd_prepare(args) -> int:
@@ -133,8 +169,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio" or "image", "text"} per line')
     runtime_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--report", metavar="DIR", help="write per-utterance results to DIR")
+    p.add_argument("--report", metavar="DIR",
+                   help="write DIR/summary.json, utterances.jsonl and .csv, confusions.json, breakdowns.json and "
+                        "report.html; an interrupted run given the same DIR resumes")
+    p.add_argument("--unicode", choices=("nfc", "nfkc"), default="nfc",
+                   help="Unicode normalization before scoring (default: nfc)")
+    p.add_argument("--lowercase", action="store_true", help="fold case before scoring")
+    p.add_argument("--remove-punctuation", action="store_true", help="drop punctuation before scoring")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="compare two evaluation reports of the same utterances",
+                       description="WER and CER of A and B on the utterances both scored, B - A with a 95 %% "
+                                   "interval and a p-value from a paired bootstrap, and the utterances that "
+                                   "got better or worse.")
+    p.add_argument("a", metavar="A", help="a --report folder (or its summary.json)")
+    p.add_argument("b", metavar="B", help="another one")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plot", help="training loss and dev error curves of a run folder")
+    p.add_argument("run", metavar="RUN", help="a training run folder (with metrics.jsonl)")
+    p.add_argument("-o", "--output", metavar="PNG", help="default: RUN/curves.png")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
     p.add_argument("config", metavar="CONFIG.yaml")

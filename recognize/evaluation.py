@@ -8,14 +8,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .atomic import atomic_write_text
 from .manifest import read_manifest
-from .metrics import Counts, corpus_errors, count_errors
+from .metrics import Counts, align, bootstrap_interval, counts_of
+from .report import edit_totals, write_report
+from .text import Scoring
 from .transcription import report_failures
 
 
 def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None,
-                      journal: str | Path | None = None, batch_size: int = 16) -> dict:
+                      journal: str | Path | None = None, batch_size: int = 16, scoring: Scoring = Scoring()) -> dict:
     """Transcribe every row of ``manifest`` (or ``rows``, when it has been read already) and score it.
 
     Returns ``{"summary": {...}, "utterances": [...], "failures": [(id, reason), ...]}``;
@@ -23,8 +24,15 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     ``insertions`` (word level), the same for characters under ``chars``,
     ``wall_seconds``, and for speech ``audio_seconds`` and ``rtfx`` (audio seconds per
     wall second of loading, features, model and decoding), for handwriting
-    ``lines_per_second``. Rows whose file cannot be read are listed in ``failures``
-    and left out of the scores.
+    ``lines_per_second``, and ``ci95``: bootstrap 95 % intervals of the WER and CER.
+    Rows whose file cannot be read are listed in ``failures`` and left out of the scores.
+
+    Each utterance has ``id``, ``reference`` and ``hypothesis`` (as scored: normalized
+    by ``scoring``), ``duration`` (seconds) or ``width`` (pixels), ``confidence`` (mean
+    posterior of the recognized characters), ``wer``, ``cer``, edit counts under ``words``
+    and ``chars``, the two alignments under ``alignment`` (``[op, ref, hyp]`` triples,
+    see :func:`~recognize.metrics.align`), the manifest's other fields under
+    ``fields``, and the media ``path``. They come worst first.
 
     With ``journal``, each finished file is appended to that JSON Lines file as it
     completes, and files already there (from an interrupted run of the same model and
@@ -51,10 +59,12 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     try:
         todo = [path for path in by_path if path not in hyps]
         for path, hyp, extent in recognizer.transcribe_files(todo, batch_size, on_error, progress, ordered=False):
-            hyps[path] = (hyp.text, extent)
+            confidence = round(sum(t.prob for t in hyp.tokens) / len(hyp.tokens), 4) if hyp.tokens else None
+            hyps[path] = (hyp.text, extent, confidence)
             new_extent += extent
             if log:
-                log.write(json.dumps({"path": path, "text": hyp.text, "extent": extent}, ensure_ascii=False) + "\n")
+                record = {"path": path, "text": hyp.text, "extent": extent, "confidence": confidence}
+                log.write(json.dumps(record, ensure_ascii=False) + "\n")
                 log.flush()
     finally:
         if log:
@@ -63,35 +73,42 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
 
     extent_key = "duration" if recognizer.kind == "speech" else "width"
     utterances = []
+    words, chars = Counts(), Counts()
     for row in rows:
-        if media_path(row) not in hyps:
+        path = media_path(row)
+        if path not in hyps:
             continue
-        text, extent = hyps[media_path(row)]
-        words, chars = count_errors(row["text"], text, "word"), count_errors(row["text"], text, "char")
+        text, extent, confidence = hyps[path]
+        reference, hypothesis = scoring(row["text"]), scoring(text)
+        word_ops, char_ops = align(reference, hypothesis, "word"), align(reference, hypothesis, "char")
+        w, c = counts_of(word_ops), counts_of(char_ops)
+        words, chars = words + w, chars + c
         utterances.append({
-            "id": row["id"], "reference": row["text"], "hypothesis": text, extent_key: round(extent, 3),
-            "wer": round(words.rate, 4), "cer": round(chars.rate, 4),
-            "words": asdict(words), "chars": asdict(chars),
+            "id": row["id"], "reference": reference, "hypothesis": hypothesis, extent_key: round(extent, 3),
+            "confidence": confidence, "wer": round(w.rate, 4), "cer": round(c.rate, 4),
+            "words": asdict(w), "chars": asdict(c), "alignment": {"words": word_ops, "chars": char_ops},
+            "fields": {k: v for k, v in row.items() if k not in ("id", "audio", "image", "text")}, "path": path,
         })
-    scores = corpus_errors([u["reference"] for u in utterances], [u["hypothesis"] for u in utterances])
-    words: Counts = scores["words"]
     summary = {
         "manifest": str(manifest),
         "n": len(utterances),
         "failed": len(failures),
-        "wer": scores["wer"],
-        "cer": scores["cer"],
+        "wer": words.rate,
+        "cer": chars.rate,
         "substitutions": words.substitutions,
         "deletions": words.deletions,
         "insertions": words.insertions,
         "reference_words": words.reference_length,
-        "chars": {**asdict(scores["chars"]), "reference_chars": scores["chars"].reference_length},
+        "chars": {**asdict(chars), "reference_chars": chars.reference_length},
+        "ci95": {"wer": bootstrap_interval(*edit_totals(utterances, "words")),
+                 "cer": bootstrap_interval(*edit_totals(utterances, "chars"))},
+        "normalization": scoring.describe(),
         "wall_seconds": round(wall, 3),
     }
     if resumed:
         summary["resumed"] = resumed
     if recognizer.kind == "speech":
-        summary["audio_seconds"] = round(sum(extent for _, extent in hyps.values()), 3)
+        summary["audio_seconds"] = round(sum(extent for _, extent, _ in hyps.values()), 3)
         summary["rtfx"] = round(new_extent / wall, 2) if wall > 0 else None
     else:
         summary["lines_per_second"] = round((len(hyps) - resumed) / wall, 2) if wall > 0 else None
@@ -106,8 +123,8 @@ def fingerprint(recognizer) -> str:
     return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{recognizer.decode.__name__}"
 
 
-def read_journal(journal: str | Path, header: dict) -> dict[str, tuple[str, float]]:
-    """Finished files of an interrupted run: ``{path: (text, extent)}``; empty when the
+def read_journal(journal: str | Path, header: dict) -> dict[str, tuple]:
+    """Finished files of an interrupted run: ``{path: (text, extent, confidence)}``; empty when the
     journal is absent or was written by another model or manifest. A last line cut
     short by the interruption is ignored."""
     try:
@@ -122,8 +139,8 @@ def read_journal(journal: str | Path, header: dict) -> dict[str, tuple[str, floa
             continue
         if i == 0 and record != header:
             return {}
-        if i > 0 and isinstance(record, dict) and {"path", "text", "extent"} <= record.keys():
-            done[record["path"]] = (record["text"], float(record["extent"]))
+        if i > 0 and isinstance(record, dict) and {"path", "text", "extent", "confidence"} <= record.keys():
+            done[record["path"]] = (record["text"], float(record["extent"]), record["confidence"])
     return done
 
 
@@ -172,22 +189,23 @@ def format_table(summary: dict) -> str:
 JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
 
 
-def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="greedy") -> int:
+def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="greedy",
+                     scoring: Scoring = Scoring()) -> int:
     from tqdm import tqdm
 
+    from . import __version__
     from .api import load_model
 
     rows = read_manifest(manifest)
     recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=manifest_kind(rows))
     journal = Path(report) / JOURNAL if report else None
     with tqdm(total=len(rows), unit="file", disable=None, file=sys.stderr, leave=False) as bar:
-        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal)
-    summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder}
+        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
+                                   scoring=scoring)
+    summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder,
+               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": __version__}
     if report:
-        report = Path(report)
-        atomic_write_text(report / "summary.json", json.dumps(summary, indent=2) + "\n")
-        atomic_write_text(report / "utterances.jsonl",
-                          "".join(json.dumps(u, ensure_ascii=False) + "\n" for u in result["utterances"]))
+        write_report(report, summary, result["utterances"], result["failures"], recognizer)
         journal.unlink()  # the report is whole: nothing left to resume
     print(json.dumps(summary) if as_json else format_table(summary))
     report_failures(result["failures"], summary["n"] + summary["failed"])

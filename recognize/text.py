@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 BLANK = "<blk>"
 
@@ -11,6 +12,30 @@ def normalize_text(text: str) -> str:
     """Unicode NFC and single spaces, trimmed: the one normalization used for training,
     decoding and scoring."""
     return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How references and hypotheses are normalized before they are scored. The default,
+    NFC and single spaces, is the normalization the models are trained with; the other
+    options make scores comparable with tools that fold case or drop punctuation."""
+
+    unicode: str = "NFC"  # or "NFKC" (compatibility forms: ligatures, full-width, superscripts)
+    lowercase: bool = False
+    remove_punctuation: bool = False  # every Unicode punctuation character (category P*)
+
+    def __call__(self, text: str) -> str:
+        text = unicodedata.normalize(self.unicode, text)
+        if self.lowercase:
+            text = text.casefold()
+        if self.remove_punctuation:
+            text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+        return " ".join(text.split())
+
+    def describe(self) -> str:
+        """E.g. ``NFC, whitespace`` or ``NFKC, lowercase, no punctuation, whitespace``."""
+        parts = [self.unicode] + ["lowercase"] * self.lowercase + ["no punctuation"] * self.remove_punctuation
+        return ", ".join(parts + ["whitespace"])
 
 
 class Alphabet:
