@@ -75,38 +75,77 @@ class Recognizer:
         log_probs, out_lens = self.forward(batch, lengths)
         return self.decode(log_probs, out_lens, self.alphabet, self.frame_unit if units is None else units)
 
+    def is_long(self, path) -> bool:
+        """A recording too long to recognize in one piece (see :mod:`recognize.long_audio`)."""
+        from .long_audio import LONG_SECONDS, duration_of_file
+
+        return self.kind == "speech" and (duration_of_file(path) or 0) > LONG_SECONDS
+
+    def transcribe_long(self, path, batch_size: int = 16) -> tuple[Hypothesis, float]:
+        """A long recording, streamed in pieces cut at pauses -> (joined hypothesis, seconds)."""
+        from .long_audio import join_hypotheses, stream_segments
+
+        pieces, batch, seconds = [], [], 0.0
+
+        def flush():
+            hyps = self.decode_features([log_mel(wave, self.cfg.features) for _, wave in batch])
+            pieces.extend((start, hyp) for (start, _), hyp in zip(batch, hyps))
+            batch.clear()
+
+        for start, wave in stream_segments(path, self.cfg.features.sample_rate):
+            batch.append((start, wave))
+            seconds = start + len(wave) / self.cfg.features.sample_rate
+            if len(batch) == batch_size:
+                flush()
+        if batch:
+            flush()
+        return join_hypotheses(pieces, self.frame_unit), seconds
+
     def transcribe_files(self, paths, batch_size: int = 16, on_error=None, progress=None, ordered: bool = True):
         """Yield ``(path, Hypothesis, extent)`` for each readable file (extent: seconds of
         audio, or the image's width in pixels): in input order, or with ``ordered=False``
         each batch as soon as it is done.
 
         Files are read a window of ``8 * batch_size`` at a time and batched by length
-        within it, so that batches carry little padding. A file that fails raises
-        :class:`RecognizeError`, which goes to ``on_error(path, error)`` (and the file is
-        skipped) when given. ``progress(n)`` is called as files finish.
+        within it, so that batches carry little padding; recordings longer than a
+        minute are streamed and recognized in pieces (:meth:`transcribe_long`). A file
+        that fails raises :class:`RecognizeError`, which goes to ``on_error(path,
+        error)`` (and the file is skipped) when given. ``progress(n)`` is called as
+        files finish.
         """
         paths = list(paths)
         window = 8 * batch_size
         for start in range(0, len(paths), window):
-            read = []  # (path, features, extent, unit)
-            for path in paths[start : start + window]:
+            chunk = paths[start : start + window]
+            results = {}  # position in chunk -> (hypothesis, extent)
+            read = []  # (position in chunk, features, extent, unit)
+            for position, path in enumerate(chunk):
                 try:
-                    read.append((path, *self.features(path)))
+                    if self.is_long(path):
+                        results[position] = self.transcribe_long(path, batch_size)
+                    else:
+                        read.append((position, *self.features(path)))
+                        continue
                 except RecognizeError as e:
                     if on_error is None:
                         raise
                     on_error(path, e)
                     if progress:
                         progress(1)
-            hyps = {}
+                    continue
+                if not ordered:
+                    yield path, *results[position]
+                if progress:
+                    progress(1)
             by_length = sorted(range(len(read)), key=lambda i: len(read[i][1]))
             for b in range(0, len(by_length), batch_size):
-                batch = by_length[b : b + batch_size]
-                for i, hyp in zip(batch, self.decode_features([read[i][1] for i in batch], [read[i][3] for i in batch])):
-                    hyps[i] = hyp
+                batch = [read[i] for i in by_length[b : b + batch_size]]
+                for (position, _, extent, _), hyp in zip(batch, self.decode_features([x[1] for x in batch],
+                                                                                      [x[3] for x in batch])):
+                    results[position] = (hyp, extent)
                     if not ordered:
-                        yield read[i][0], hyp, read[i][2]
+                        yield chunk[position], hyp, extent
                 if progress:
                     progress(len(batch))
             if ordered:
-                yield from ((path, hyps[i], extent) for i, (path, _, extent, _) in enumerate(read))
+                yield from ((chunk[position], *results[position]) for position in sorted(results))
