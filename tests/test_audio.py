@@ -87,12 +87,19 @@ def test_short_clip_gives_one_frame():
     assert log_mel(np.zeros(100, dtype=np.float32), CFG).shape == (1, 80)
 
 
+def with_codec(wav: bytes, tag: int) -> bytes:
+    """The WAV file with another codec named in its format chunk (one libsndfile cannot decode)."""
+    at = wav.find(b"fmt ") + 8
+    return wav[:at] + tag.to_bytes(2, "little") + wav[at + 2 :]
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: None, "no such file"),
     (lambda p: p.mkdir(), "is a directory"),
     (lambda p: p.write_bytes(b""), "not a readable audio file"),
     (lambda p: p.write_text("hello, I am a text file"), "not a readable audio file"),
     (lambda p: p.write_bytes(WAV.read_bytes()[:30]), "not a readable audio file"),
+    (lambda p: p.write_bytes(with_codec(WAV.read_bytes(), 0x0161)), "not a readable audio file"),  # WMA in a WAV
 ])
 def test_bad_files_get_one_clear_line(tmp_path, make, message):
     path = tmp_path / "bad.wav"

@@ -177,3 +177,13 @@ def test_an_interrupted_evaluation_resumes_without_redoing_finished_files(tmp_pa
     done = run_cli("evaluate", manifest, "--report", tmp_path / "report")  # the CLI resumes the same journal
     assert done.returncode == 0 and "resuming: 6 files already done" in done.stderr, done.stderr
     assert not journal.exists() and (tmp_path / "report" / "summary.json").exists()
+
+
+def test_an_empty_reference_is_scored_not_a_crash(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "silent", "audio": str(WAVS[0]), "text": ""}) + "\n")
+    done = run_cli("evaluate", manifest, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    heard = run_cli("transcribe", WAVS[0]).stdout.split()
+    assert summary["reference_words"] == 0 and summary["insertions"] == len(heard) > 0 and summary["wer"] == len(heard)
