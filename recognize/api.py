@@ -7,7 +7,7 @@ from pathlib import Path
 from .decoding import Hypothesis
 
 
-def load_model(path: str | Path | None = None, device: str = "cpu", threads: int = 0, decoder: str = "greedy",
+def load_model(path: str | Path | None = None, device: str = "cpu", threads: int = 0, decoder="auto",
                kind: str = "speech"):
     """A :class:`~recognize.recognizer.Recognizer` for ``path`` (default: the bundled model of ``kind``)."""
     from .models import default_model

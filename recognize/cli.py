@@ -26,11 +26,32 @@ def cmd_train(args) -> int:
     return 0
 
 
+def decoder_from(args):
+    """``"greedy"``, or a :class:`~recognize.beam.BeamSearch` built from the beam options."""
+    from .errors import RecognizeError
+
+    beam_only = [name for name in ("lm", "lexicon", "hotword") if getattr(args, name)]
+    if args.decoder is None and not beam_only:  # the model's tuned decoding (recognize tune), else greedy
+        return "auto"
+    if args.decoder == "greedy":
+        if beam_only:
+            raise RecognizeError(f"--{beam_only[0]} needs --decoder beam")
+        return "greedy"
+    from .beam import BeamOptions, BeamSearch, parse_hotwords, read_word_list
+    from .lm import NGramLM
+
+    lm = NGramLM.load(args.lm) if args.lm else None
+    options = BeamOptions(beam_size=args.beam_size, lm=lm, alpha=args.alpha, beta=args.beta,
+                          lexicon=read_word_list(args.lexicon) if args.lexicon else None,
+                          hotwords=parse_hotwords(args.hotword), nbest=args.nbest)
+    return BeamSearch(options, lm_name=Path(args.lm).name if args.lm else "")
+
+
 def cmd_recognize(args) -> int:
     from .transcription import transcribe_command
 
     return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
-                              args.decoder, kind=args.kind, skip_existing=args.skip_existing)
+                              decoder_from(args), kind=args.kind, skip_existing=args.skip_existing)
 
 
 def cmd_evaluate(args) -> int:
@@ -38,8 +59,8 @@ def cmd_evaluate(args) -> int:
     from .text import Scoring
 
     scoring = Scoring(args.unicode.upper(), args.lowercase, args.remove_punctuation)
-    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads, args.decoder,
-                            scoring)
+    return evaluate_command(args.manifest, args.model, args.json, args.report, args.device, args.threads,
+                            decoder_from(args), scoring)
 
 
 def cmd_compare(args) -> int:
@@ -107,6 +128,46 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_lm(args) -> int:
+    from .lm import NGramLM
+    from .manifest import read_manifest
+    from .text import normalize_text
+
+    texts = []
+    for source in args.sources:
+        if str(source).endswith(".jsonl"):
+            texts += [row["text"] for row in read_manifest(source)]
+        else:
+            try:
+                texts += [normalize_text(line) for line in Path(source).read_text(encoding="utf-8").splitlines()]
+            except (OSError, UnicodeDecodeError) as e:
+                from .errors import RecognizeError
+
+                raise RecognizeError(f"{source}: cannot read ({getattr(e, 'strerror', None) or 'not UTF-8'})") from None
+    texts = [t for t in texts if t]
+    lm = NGramLM.build(texts, args.order, args.unit)
+    lm.save(args.output)
+    sizes = ", ".join(f"{sum(1 for g in lm.probs if len(g) == n)} {n}-grams" for n in range(1, lm.order + 1))
+    print(f"{len(texts)} sentences -> {args.output} ({args.unit} {args.order}-gram: {sizes})")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from .api import load_model
+    from .evaluation import manifest_kind
+    from .manifest import read_manifest
+    from .tuning import tune, write_sidecar
+
+    rows = read_manifest(args.manifest)
+    recognizer = load_model(args.model, threads=args.threads, kind=manifest_kind(rows))
+    result = tune(recognizer, rows, args.lm, args.alphas, args.betas, args.beam_size, args.lexicon)
+    path = write_sidecar(recognizer.path, result, args.lm, args.lexicon, args.beam_size, args.manifest)
+    print(f"best: alpha {result['alpha']:g}, beta {result['beta']:g}: WER {100 * result['wer']:.2f} %, "
+          f"CER {100 * result['cer']:.2f} % (greedy {100 * result['greedy_wer']:.2f} %, "
+          f"{100 * result['greedy_cer']:.2f} %) -> {path}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_onnx
 
@@ -132,7 +193,6 @@ def cmd_models(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .corpora import CORPORA
-    from .decoding import DECODERS
 
     parser = argparse.ArgumentParser(
         prog="recognize", description="Speech and handwriting recognition: features -> stacked BiLSTM -> CTC -> text.")
@@ -145,7 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
         p.add_argument("--threads", type=int, default=0,
                        help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")
-        p.add_argument("--decoder", choices=list(DECODERS), default="greedy", help="CTC decoder (default: greedy)")
+        p.add_argument("--decoder", choices=["greedy", "beam"],
+                       help="greedy (fastest) or beam: prefix beam search with the options below (default: the "
+                            "beam search in the model's .decoding.json, written by `recognize tune`, else greedy)")
+        beam = p.add_argument_group("beam search")
+        beam.add_argument("--beam-size", type=int, default=16, help="prefixes kept per frame (default: 16)")
+        beam.add_argument("--lm", metavar="LM.arpa", help="n-gram language model (ARPA, .gz too; `recognize lm build`)")
+        beam.add_argument("--alpha", type=float, default=0.5, help="LM weight (default: 0.5)")
+        beam.add_argument("--beta", type=float, default=1.0,
+                          help="bonus per word (word LM) or character (character LM) (default: 1.0)")
+        beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
+        beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
+                          help="boost a word or phrase (weight in log units, default 5; repeatable)")
+        beam.add_argument("--nbest", type=int, default=1, help="alternatives kept in --format json (default: 1)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...)")
@@ -234,6 +306,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", action="store_true",
                    help="quantize the LSTM and linear weights to int8 (smaller, faster on CPU; see the README)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("lm", help="build an n-gram language model (ARPA) from text")
+    lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="build")
+    p = lm_sub.add_parser("build", help="interpolated Kneser-Ney n-gram model -> ARPA file",
+                          description="Sentences come from text files (one per line) or JSON Lines manifests "
+                                      "(their text). Word LMs for speech, character LMs for handwriting.")
+    p.add_argument("sources", nargs="+", metavar="TEXT", help="text files or .jsonl manifests")
+    p.add_argument("-o", "--output", required=True, metavar="LM.arpa", help="the ARPA file (.gz: compressed)")
+    p.add_argument("--order", type=int, default=3, help="n (default: 3)")
+    p.add_argument("--unit", choices=("word", "char"), default="word", help="default: word")
+    p.set_defaults(func=cmd_lm)
+
+    p = sub.add_parser("tune", help="choose the beam search's LM weight and bonus on a dev manifest",
+                       description="Grid search of --alphas x --betas; the best (lowest WER for speech, CER for "
+                                   "handwriting) goes to MODEL.decoding.json beside the model, which transcribe, "
+                                   "read and evaluate then use by default.")
+    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("--model", help="the model to tune for (default: the bundled one for the manifest's kind)")
+    p.add_argument("--lm", required=True, metavar="LM.arpa")
+    p.add_argument("--lexicon", metavar="WORDS.txt")
+    p.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8, 1.0, 1.5])
+    p.add_argument("--betas", type=float, nargs="+", default=[0.0, 1.0, 2.0])
+    p.add_argument("--beam-size", type=int, default=16)
+    p.add_argument("--threads", type=int, default=0)
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("models", help="list the bundled models")
     p.add_argument("--json", action="store_true", help="a JSON list of {name, kind, default, onnx, checkpoint, card}")

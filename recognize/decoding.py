@@ -35,6 +35,7 @@ class Hypothesis:
     tokens: list[Token] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
     frame_unit: float = 1.0  # what one output frame spans: seconds, or pixels of the input image
+    alternatives: list = field(default_factory=list)  # n-best [{"text", "score"}] (beam search)
 
 
 def greedy_tokens(log_probs: np.ndarray) -> list[Token]:

@@ -120,7 +120,7 @@ def fingerprint(recognizer) -> str:
     """Which model (file, size, modification time) and decoder produced a journal's lines."""
     path = Path(recognizer.path)
     stat = path.stat()
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{recognizer.decode.__name__}"
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{recognizer.decoder_name}"
 
 
 def read_journal(journal: str | Path, header: dict) -> dict[str, tuple]:
@@ -189,7 +189,7 @@ def format_table(summary: dict) -> str:
 JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
 
 
-def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="greedy",
+def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="auto",
                      scoring: Scoring = Scoring()) -> int:
     from tqdm import tqdm
 
@@ -202,7 +202,7 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
     with tqdm(total=len(rows), unit="file", disable=None, file=sys.stderr, leave=False) as bar:
         result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
                                    scoring=scoring)
-    summary = {**result["summary"], "model": str(recognizer.path), "decoder": decoder,
+    summary = {**result["summary"], "model": str(recognizer.path), "decoder": recognizer.decoder_name,
                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": __version__}
     if report:
         write_report(report, summary, result["utterances"], result["failures"], recognizer)

@@ -45,6 +45,8 @@ def render(hyp: Hypothesis, fmt: str, source: str = "", extent: float | None = N
             record = {"file": source, "text": hyp.text, "width": extent, "characters": characters(hyp, alphabet)}
         else:
             record = {"file": source, "text": hyp.text, "duration": extent, "words": [asdict(w) for w in hyp.words]}
+        if len(hyp.alternatives) > 1:
+            record["alternatives"] = hyp.alternatives
         return json.dumps(record, ensure_ascii=False) + "\n"
     if fmt == "tsv":
         rows = ["start\tend\tword\tconfidence"]

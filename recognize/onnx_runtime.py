@@ -32,12 +32,12 @@ def read_metadata(session, path: Path) -> dict[str, str]:
 class OnnxRecognizer(Recognizer):
     """An onnxruntime CPU session plus the config and alphabet from its metadata."""
 
-    def __init__(self, session, cfg, alphabet, decoder: str = "greedy", path=None):
+    def __init__(self, session, cfg, alphabet, decoder="greedy", path=None):
         super().__init__(cfg, alphabet, decoder, path)
         self.session = session
 
     @classmethod
-    def load(cls, path: str | Path, threads: int = 0, decoder: str = "greedy") -> "OnnxRecognizer":
+    def load(cls, path: str | Path, threads: int = 0, decoder="greedy") -> "OnnxRecognizer":
         import onnxruntime as ort
 
         path = Path(path)

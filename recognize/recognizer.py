@@ -20,17 +20,23 @@ from .errors import ModelError, RecognizeError
 class Recognizer:
     """Speech or handwriting recognizer: a config, an alphabet and a ``forward``."""
 
-    def __init__(self, cfg, alphabet, decoder: str = "greedy", path=None):
+    def __init__(self, cfg, alphabet, decoder="greedy", path=None):
         self.cfg, self.alphabet, self.path = cfg, alphabet, path
         self.kind = cfg.kind
-        self.decode = DECODERS[decoder]
+        # a name in DECODERS, or a decoder object such as recognize.beam.BeamSearch
+        self.decode = DECODERS[decoder] if isinstance(decoder, str) else decoder
         self.frame_unit = cfg.frame_unit  # seconds, or pixels of the normalized line
 
     @staticmethod
-    def load(path: str | Path, device: str = "cpu", threads: int = 0, decoder: str = "greedy") -> "Recognizer":
+    def load(path: str | Path, device: str = "cpu", threads: int = 0, decoder="greedy") -> "Recognizer":
         """The recognizer for a model file: ``.onnx`` on onnxruntime (CPU), else a
-        checkpoint on torch. ``threads``: CPU threads (0: the runtime's default)."""
+        checkpoint on torch. ``threads``: CPU threads (0: the runtime's default);
+        ``decoder``: ``"greedy"`` or a decoder object (:class:`recognize.beam.BeamSearch`)."""
         path = Path(path)
+        if decoder == "auto":  # the decoding tuned for this model (recognize tune), else greedy
+            from .tuning import decoder_from_sidecar
+
+            decoder = decoder_from_sidecar(path) or "greedy"
         if path.suffix == ".onnx":
             if device not in ("cpu", "auto"):
                 raise ModelError(f"{path}: ONNX models run on the CPU (--device {device} needs a checkpoint)")
@@ -43,6 +49,11 @@ class Recognizer:
             raise ModelError(f"{path}: checkpoints need PyTorch (pip install 'recognize[torch]'); "
                              "an .onnx model runs without it") from None
         return TorchRecognizer.load(path, device=device, threads=threads, decoder=decoder)
+
+    @property
+    def decoder_name(self) -> str:
+        """``greedy``, or the beam search and its settings."""
+        return getattr(self.decode, "description", "greedy")
 
     def forward(self, batch: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(N, T, F)`` float32 zero-padded inputs + ``(N,)`` int64 lengths ->

@@ -21,13 +21,13 @@ def pick_device(name: str = "auto") -> torch.device:
 class TorchRecognizer(Recognizer):
     """A :class:`~recognize.model.CTCModel` in eval mode on ``device``."""
 
-    def __init__(self, model, cfg, alphabet, device: str = "cpu", decoder: str = "greedy", path=None):
+    def __init__(self, model, cfg, alphabet, device: str = "cpu", decoder="greedy", path=None):
         super().__init__(cfg, alphabet, decoder, path)
         self.device = pick_device(device)
         self.model = model.to(self.device).eval()
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", threads: int = 0, decoder: str = "greedy"):
+    def load(cls, path: str | Path, device: str = "cpu", threads: int = 0, decoder="greedy"):
         if threads:
             torch.set_num_threads(threads)
         return cls(*load_checkpoint(path), device=device, decoder=decoder, path=Path(path))

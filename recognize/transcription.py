@@ -18,7 +18,7 @@ def report_failures(failures: list[tuple[str, str]], total: int) -> None:
             print(f"  {path}: {reason}", file=sys.stderr)
 
 
-def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="greedy",
+def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="auto",
                        kind="speech", skip_existing=False) -> int:
     """Recognize ``files`` (audio for ``kind="speech"``, line images for ``"handwriting"``);
     print to stdout or write ``output_dir/STEM.FMT`` (atomically, so an interrupted run

@@ -61,3 +61,23 @@ def test_greedy_decoding_of_random_shapes(n, t, v, seed):
     for hyp, length in zip(greedy_decode(log_probs, lengths, alphabet, 0.04), lengths):
         assert len(hyp.tokens) <= length and hyp.text == hyp.text.strip()
         assert all(0 <= tok.start < tok.end <= length for tok in hyp.tokens)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3), t=st.integers(0, 25), v=st.integers(2, 8), seed=st.integers(0, 2**31 - 1),
+       with_lm=st.booleans())
+def test_beam_decoding_of_random_shapes(n, t, v, seed, with_lm):
+    from recognize.beam import BeamOptions, BeamSearch
+    from recognize.lm import NGramLM
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, t, v)).astype(np.float32) * 3
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    lengths = rng.integers(0, t + 1, size=n)
+    alphabet = Alphabet(["<blk>", " "] + [chr(65 + i) for i in range(v - 2)])
+    lm = NGramLM.build(["A B", "B A A", "C"], 2) if with_lm else None
+    decoder = BeamSearch(BeamOptions(beam_size=4, lm=lm, nbest=3))
+    for hyp, length in zip(decoder(log_probs, lengths, alphabet, 0.04), lengths):
+        assert hyp.text == " ".join(hyp.text.split()) and 1 <= len(hyp.alternatives) <= 3
+        assert all(0 <= tok.start < tok.end <= length for tok in hyp.tokens)
+        assert len(hyp.tokens) <= length and (length > 0 or hyp.text == "")

@@ -1,0 +1,115 @@
+"""``recognize tune``: choose the beam search's LM weight and bonus on a dev manifest,
+and write them beside the model, where its decoding picks them up.
+
+The model runs once over the manifest; every (alpha, beta) pair then only decodes the
+stored log-probabilities. The choice goes to ``MODEL.decoding.json`` (next to
+``MODEL.onnx`` or ``MODEL.pt``)::
+
+    {"decoder": "beam", "lm": "an4.arpa", "alpha": 0.8, "beta": 1.0, "beam_size": 16,
+     "lexicon": "an4.dic", "dev": {"manifest": ..., "wer": ..., "cer": ..., "greedy_wer": ...}}
+
+Paths in it are relative to its folder. ``transcribe``, ``read`` and ``evaluate`` use
+it when ``--decoder`` is not given.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write_text
+from .errors import RecognizeError
+from .metrics import corpus_errors
+
+
+def sidecar_of(model_path: str | Path) -> Path:
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".decoding.json")
+
+
+def decoder_from_sidecar(model_path: str | Path):
+    """The beam search a model's ``.decoding.json`` describes, or None when it has none."""
+    from .beam import BeamOptions, BeamSearch, read_word_list
+    from .lm import NGramLM
+
+    path = sidecar_of(model_path)
+    if not path.exists():
+        return None
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        folder = path.parent
+        lm = NGramLM.load(folder / spec["lm"]) if spec.get("lm") else None
+        lexicon = read_word_list(folder / spec["lexicon"]) if spec.get("lexicon") else None
+        options = BeamOptions(beam_size=int(spec.get("beam_size", 16)), lm=lm, alpha=float(spec.get("alpha", 0.5)),
+                              beta=float(spec.get("beta", 0.0)), lexicon=lexicon)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise RecognizeError(f"{path}: not a decoding file ({type(e).__name__}: {e})") from None
+    return BeamSearch(options, lm_name=spec.get("lm", ""))
+
+
+def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 16, lexicon_path=None,
+         progress=print) -> dict:
+    """Grid-search (alpha, beta) on ``rows``; returns ``{"alpha", "beta", "wer", "cer",
+    "greedy_wer", "greedy_cer", "grid": [...]}`` with the pair of lowest WER (speech) or
+    CER (handwriting)."""
+    from .beam import BeamOptions, BeamSearch, read_word_list
+    from .decoding import greedy_decode
+    from .evaluation import media_path
+    from .lm import NGramLM
+
+    lm = NGramLM.load(lm_path)
+    lexicon = read_word_list(lexicon_path) if lexicon_path else None
+    log_probs, references = [], []
+    for row in rows:
+        try:
+            features, _, _ = recognizer.features(media_path(row))
+        except RecognizeError as e:
+            progress(f"skipped: {e}")
+            continue
+        batch = np.zeros((1, max(len(features), recognizer.cfg.model.min_frames), features.shape[1]), np.float32)
+        batch[0, : len(features)] = features
+        lp, n = recognizer.forward(batch, np.array([len(features)], dtype=np.int64))
+        log_probs.append(lp[0, : int(n[0])])
+        references.append(row["text"])
+    key = "wer" if recognizer.kind == "speech" else "cer"
+
+    def score(decode):
+        hyps = [decode(lp[None], [len(lp)], recognizer.alphabet, recognizer.frame_unit)[0].text for lp in log_probs]
+        errors = corpus_errors(references, hyps)
+        return errors["wer"], errors["cer"]
+
+    greedy_wer, greedy_cer = score(greedy_decode)
+    progress(f"greedy: WER {100 * greedy_wer:.2f} %, CER {100 * greedy_cer:.2f} %")
+    grid = []
+    for alpha in alphas:
+        for beta in betas:
+            wer, cer = score(BeamSearch(BeamOptions(beam_size=beam_size, lm=lm, alpha=alpha, beta=beta,
+                                                    lexicon=lexicon)))
+            grid.append({"alpha": alpha, "beta": beta, "wer": wer, "cer": cer})
+            progress(f"alpha {alpha:g}, beta {beta:g}: WER {100 * wer:.2f} %, CER {100 * cer:.2f} %")
+    best = min(grid, key=lambda g: (g[key], g["wer"] + g["cer"]))
+    return {**best, "greedy_wer": greedy_wer, "greedy_cer": greedy_cer, "grid": grid, "n": len(references)}
+
+
+def write_sidecar(model_path, result: dict, lm_path, lexicon_path, beam_size: int, manifest) -> Path:
+    """Record the tuned decoding beside the model (paths relative to it when they can be)."""
+    path = sidecar_of(model_path)
+
+    def relative(p):
+        if not p:
+            return None
+        p = Path(p).resolve()
+        try:
+            return str(p.relative_to(path.parent.resolve()))
+        except ValueError:
+            return str(p)
+
+    spec = {"decoder": "beam", "lm": relative(lm_path), "alpha": result["alpha"], "beta": result["beta"],
+            "beam_size": beam_size, "lexicon": relative(lexicon_path),
+            "dev": {"manifest": str(manifest), "n": result["n"], "wer": round(result["wer"], 4),
+                    "cer": round(result["cer"], 4), "greedy_wer": round(result["greedy_wer"], 4),
+                    "greedy_cer": round(result["greedy_cer"], 4)}}
+    atomic_write_text(path, json.dumps(spec, indent=2) + "\n")
+    return path

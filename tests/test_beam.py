@@ -1,0 +1,165 @@
+"""Prefix beam search, n-gram language models (built here, ARPA in and out), lexicons,
+hotwords, n-best lists and `recognize tune`."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from recognize.beam import BeamOptions, BeamSearch, parse_hotwords
+from recognize.decoding import greedy_decode
+from recognize.errors import RecognizeError
+from recognize.lm import NGramLM
+from recognize.text import Alphabet
+
+from conftest import LINES, ROOT, SAMPLE_TEXT, run_cli
+
+LETTERS = Alphabet(["<blk>", " "] + [chr(c) for c in range(ord("A"), ord("Z") + 1)])
+
+
+def frames(*rows):
+    """Log-probabilities ``(T, V)`` over LETTERS from rows of {symbol: probability}; the rest
+    of each frame's mass goes to the blank."""
+    out = np.full((len(rows), len(LETTERS)), 1e-6)
+    for t, row in enumerate(rows):
+        for symbol, p in row.items():
+            out[t, LETTERS.index[symbol]] = p
+        out[t, 0] = max(1 - sum(row.values()), 1e-6)
+    return np.log(out / out.sum(1, keepdims=True))
+
+
+def decode(lp, **options):
+    return BeamSearch(BeamOptions(**options)).decode_one(lp, LETTERS, 0.04)
+
+
+def test_beam_finds_the_labelling_greedy_misses():
+    # two frames, A at 0.4 each: blank-blank (0.36) is the best path, but "A" has
+    # AA + A- + -A = 0.16 + 0.24 + 0.24 = 0.64 of the probability
+    lp = frames({"A": 0.4}, {"A": 0.4})
+    assert greedy_decode(lp[None], [2], LETTERS, 0.04)[0].text == ""
+    hyp = decode(lp, nbest=2)
+    assert hyp.text == "A"
+    assert [a["text"] for a in hyp.alternatives] == ["A", ""]
+    assert hyp.alternatives[0]["score"] == pytest.approx(math.log(0.64), abs=1e-3)
+    assert hyp.alternatives[1]["score"] == pytest.approx(math.log(0.36), abs=1e-3)
+
+
+def test_a_blank_between_repeats_makes_two_letters():
+    assert decode(frames({"L": 0.9}, {}, {"L": 0.9})).text == "LL"
+    assert decode(frames({"L": 0.9}, {"L": 0.9})).text == "L"
+
+
+TEXTS = ["THE CAT SAT", "THE CAT RAN", "A CAT SAT ON THE MAT", "THE DOG RAN"]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_kneser_ney_sums_to_one_in_every_context(order):
+    texts = TEXTS + list(SAMPLE_TEXT.values()) + [p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip()
+                                                  for p in LINES.glob("*.png")]
+    lm = NGramLM.build(texts, order)
+    vocabulary = sorted(lm.vocab - {"<s>"})
+    for context in [(), ("<s>",), ("<s>", "THE"), ("THE", "CAT"), ("NEVER", "SEEN"), ("CAT",)]:
+        assert sum(10 ** lm.score(context, w) for w in vocabulary) == pytest.approx(1.0, abs=1e-9)
+    chars = NGramLM.build(texts, order, "char")
+    symbols = sorted(chars.vocab - {"<s>"})
+    for context in [(), ("<s>",), ("l", "a", "<sp>"), ("Q", "Z", "X")]:
+        assert sum(10 ** chars.score(context, c) for c in symbols) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_arpa_round_trip_and_bad_files(tmp_path):
+    lm = NGramLM.build(TEXTS, 3)
+    for name in ("lm.arpa", "lm.arpa.gz"):
+        lm.save(tmp_path / name)
+        again = NGramLM.load(tmp_path / name)
+        assert again.order == 3
+        for text in TEXTS + ["THE MAT RAN", "UNSEEN WORDS HERE"]:
+            assert again.sentence_score(text) == pytest.approx(lm.sentence_score(text), abs=1e-5)
+    assert "\\2-grams:" in (tmp_path / "lm.arpa").read_text()
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tA\nnot-a-number B\n\\end\\\n")
+    with pytest.raises(RecognizeError, match=r"bad\.arpa:6: malformed 1-gram line"):
+        NGramLM.load(bad)
+    with pytest.raises(RecognizeError, match="cannot read language model"):
+        NGramLM.load(tmp_path / "missing.arpa")
+
+
+def spell(word, rival=None):
+    """Frames spelling ``word``, each letter (0.9) followed by a blank frame; ``rival``
+    {position: (letter, its probability, the word's letter's probability)} makes one
+    position a close call."""
+    rows = []
+    for i, letter in enumerate(word):
+        if rival and i in rival:
+            other, p_other, p_letter = rival[i]
+            rows += [{letter: p_letter, other: p_other}, {}]
+        else:
+            rows += [{letter: 0.9}, {}]
+    return rows
+
+
+def test_the_language_model_settles_what_the_sound_leaves_open():
+    lp = frames(*spell("THE"), {" ": 0.9}, *spell("CAR", rival={2: ("T", 0.45, 0.5)}))  # CAR, CAT close behind
+    assert decode(lp).text == "THE CAR"
+    lm = NGramLM.build(TEXTS, 2)  # has THE CAT, never CAR
+    assert decode(lp, lm=lm, alpha=0.5).text == "THE CAT"
+
+
+def test_a_lexicon_keeps_words_in_the_word_list():
+    lp = frames(*spell("DAG", rival={1: ("O", 0.4, 0.55)}))
+    assert decode(lp).text == "DAG"
+    assert decode(lp, lexicon=frozenset({"DOG", "CAT"})).text == "DOG"
+
+
+def test_hotwords_change_the_output_where_they_should_and_nowhere_else():
+    ambiguous = frames(*spell("MAT", rival={0: ("B", 0.4, 0.55)}))  # MAT, BAT close behind
+    clear = frames(*spell("CAT"))
+    assert decode(ambiguous).text == "MAT"
+    boosted = parse_hotwords(["BAT:2"])
+    assert decode(ambiguous, hotwords=boosted).text == "BAT"
+    assert decode(clear, hotwords=boosted).text == "CAT"
+    assert decode(clear, hotwords=parse_hotwords(["BAT:12"])).text == "CAT"  # B is below the pruning threshold
+    assert decode(frames(*spell("A"), {" ": 0.9}, *spell("MAT", rival={0: ("B", 0.4, 0.55)})),
+                  hotwords=parse_hotwords(["A BAT:2"])).text == "A BAT"  # a phrase
+    assert parse_hotwords(["TWO WORDS:3.5", "ONE"]) == {"TWO WORDS": 3.5, "ONE": 5.0}
+    with pytest.raises(RecognizeError, match="expected WORDS or WORDS:WEIGHT"):
+        parse_hotwords(["X:high"])
+
+
+def test_beam_keeps_word_times(tmp_path):
+    lp = frames({}, {}, *spell("NO"), {" ": 0.9}, *spell("YES"))
+    hyp = decode(lp)
+    assert [w.word for w in hyp.words] == ["NO", "YES"]
+    assert hyp.words[0].start == pytest.approx(2 * 0.04) and hyp.words[1].start == pytest.approx(7 * 0.04)
+
+
+def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
+    """`lm build`, `tune` and beam decoding on the committed AN4 recordings, through the CLI."""
+    import shutil
+
+    model = tmp_path / "an4.onnx"
+    shutil.copy(ROOT / "recognize" / "models" / "an4" / "model.onnx", model)
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(SAMPLE_TEXT.values()) + "\n")
+    done = run_cli("lm", "build", text, "-o", tmp_path / "lm.arpa", "--order", "2")
+    assert done.returncode == 0 and "2 sentences" in done.stdout, done.stderr
+    done = run_cli("tune", sample_manifest, "--model", model, "--lm", tmp_path / "lm.arpa",
+                   "--alphas", "0.5", "1.0", "--betas", "0", "1")
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((tmp_path / "an4.decoding.json").read_text())
+    assert spec["lm"] == "lm.arpa" and spec["dev"]["wer"] < spec["dev"]["greedy_wer"]
+    done = run_cli("evaluate", sample_manifest, "--model", model, "--json")  # picks up the tuned decoding
+    summary = json.loads(done.stdout)
+    assert summary["decoder"].startswith("beam (size 16, LM lm.arpa") and summary["wer"] == pytest.approx(
+        spec["dev"]["wer"], abs=1e-4)
+    greedy = json.loads(run_cli("evaluate", sample_manifest, "--model", model, "--json", "--decoder", "greedy").stdout)
+    assert greedy["decoder"] == "greedy" and greedy["wer"] > summary["wer"]
+    done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--model", model, "--format", "json",
+                   "--decoder", "beam", "--nbest", "3")
+    record = json.loads(done.stdout)
+    assert len(record["alternatives"]) == 3 and record["alternatives"][0]["text"] == record["text"]
+    done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa")
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr  # an LM implies the beam search
+    done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa",
+                   "--decoder", "greedy")
+    assert done.returncode == 1 and "--lm needs --decoder beam" in done.stderr
