@@ -49,8 +49,28 @@ def decoder_from_sidecar(model_path: str | Path):
     return BeamSearch(options, lm_name=spec.get("lm", ""))
 
 
+def model_outputs(recognizer, inputs: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+    """``(T', V)`` log-probabilities for each ``(T, F)`` input, batched by length as
+    :meth:`~recognize.recognizer.Recognizer.transcribe_files` batches them (int8 models
+    quantize each batch's activations with its own scale, so batching matters)."""
+    outputs = [None] * len(inputs)
+    for start in range(0, len(inputs), 8 * batch_size):
+        window = sorted(range(start, min(start + 8 * batch_size, len(inputs))), key=lambda i: len(inputs[i]))
+        for b in range(0, len(window), batch_size):
+            chunk = window[b : b + batch_size]
+            lengths = np.array([len(inputs[i]) for i in chunk], dtype=np.int64)
+            batch = np.zeros((len(chunk), max(lengths.max(), recognizer.cfg.model.min_frames),
+                              inputs[chunk[0]].shape[1]), np.float32)
+            for row, i in enumerate(chunk):
+                batch[row, : len(inputs[i])] = inputs[i]
+            log_probs, out_lens = recognizer.forward(batch, lengths)
+            for row, i in enumerate(chunk):
+                outputs[i] = log_probs[row, : int(out_lens[row])]
+    return outputs
+
+
 def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 16, lexicon_path=None,
-         progress=print) -> dict:
+         progress=print, batch_size: int = 16) -> dict:
     """Grid-search (alpha, beta) on ``rows``; returns ``{"alpha", "beta", "wer", "cer",
     "greedy_wer", "greedy_cer", "grid": [...]}`` with the pair of lowest WER (speech) or
     CER (handwriting)."""
@@ -61,18 +81,14 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
 
     lm = NGramLM.load(lm_path)
     lexicon = read_word_list(lexicon_path) if lexicon_path else None
-    log_probs, references = [], []
+    inputs, references = [], []
     for row in rows:
         try:
-            features, _, _ = recognizer.features(media_path(row))
+            inputs.append(recognizer.features(media_path(row))[0])
+            references.append(row["text"])
         except RecognizeError as e:
             progress(f"skipped: {e}")
-            continue
-        batch = np.zeros((1, max(len(features), recognizer.cfg.model.min_frames), features.shape[1]), np.float32)
-        batch[0, : len(features)] = features
-        lp, n = recognizer.forward(batch, np.array([len(features)], dtype=np.int64))
-        log_probs.append(lp[0, : int(n[0])])
-        references.append(row["text"])
+    log_probs = model_outputs(recognizer, inputs, batch_size)
     key = "wer" if recognizer.kind == "speech" else "cer"
 
     def score(decode):

@@ -174,9 +174,15 @@ def test_an_interrupted_evaluation_resumes_without_redoing_finished_files(tmp_pa
     assert {k: v for k, v in resumed["summary"].items() if k not in ("wall_seconds", "rtfx", "resumed")} == \
         {k: v for k, v in clean["summary"].items() if k not in ("wall_seconds", "rtfx")}
 
-    done = run_cli("evaluate", manifest, "--report", tmp_path / "report")  # the CLI resumes the same journal
+    done = run_cli("evaluate", manifest, "--report", tmp_path / "report", "--decoder", "greedy")  # the same journal
     assert done.returncode == 0 and "resuming: 6 files already done" in done.stderr, done.stderr
     assert not journal.exists() and (tmp_path / "report" / "summary.json").exists()
+
+    batches.clear()
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_manifest(model, manifest, progress=interrupt_after_two_batches, journal=journal, batch_size=2)
+    beam = run_cli("evaluate", manifest, "--report", tmp_path / "report")  # another decoder: nothing reused
+    assert beam.returncode == 0 and "resuming" not in beam.stderr and not journal.exists(), beam.stderr
 
 
 def test_an_empty_reference_is_scored_not_a_crash(tmp_path):

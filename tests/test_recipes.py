@@ -23,7 +23,10 @@ def test_yesno_end_to_end(yesno_run):
 @needs(AN4_ARCHIVE)
 def test_an4_prepare_is_speaker_disjoint(tmp_path):
     paths = an4.prepare(str(AN4_ARCHIVE), tmp_path)
+    lexicon = paths.pop("lexicon").read_text().split()
     rows = {name: [json.loads(l) for l in path.read_text().splitlines()] for name, path in paths.items()}
+    assert len(lexicon) == 101 and "SEVENTY" in lexicon and lexicon == sorted(set(lexicon))
+    assert {w for part in rows.values() for r in part for w in r["text"].split()} <= set(lexicon)
     assert set(rows) == {"train", "dev"}  # the test part is held out of this copy
     assert len(rows["train"]) == 857 and len(rows["dev"]) == 91
     assert {r["speaker"] for r in rows["dev"]} == set(an4.DEV_SPEAKERS)

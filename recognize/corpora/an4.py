@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..manifest import write_manifest
 from ..errors import RecognizeError
 from . import fetch
@@ -64,7 +65,9 @@ def read_part(root: Path, part: str, out: Path) -> list[dict]:
 
 
 def prepare(source: str, out: str | Path) -> dict[str, Path]:
-    """Write ``train.jsonl``, ``dev.jsonl`` (and ``test.jsonl`` if present) under ``out``."""
+    """Write ``train.jsonl``, ``dev.jsonl`` (and ``test.jsonl`` if present) under ``out``,
+    and ``lexicon.txt``: the words of the release's pronouncing dictionary (``etc/an4.dic``),
+    one per line, for the beam search's word list."""
     out = Path(out).resolve()
     root = find_root(fetch(source, out / "download"))
     train = read_part(root, "train", out)
@@ -80,4 +83,9 @@ def prepare(source: str, out: str | Path) -> dict[str, Path]:
         if rows:
             paths[name] = out / f"{name}.jsonl"
             write_manifest(rows, paths[name])
+    dictionary = root / "etc" / "an4.dic"
+    if dictionary.exists():
+        words = sorted({line.split()[0].split("(")[0] for line in dictionary.read_text().splitlines() if line.strip()})
+        paths["lexicon"] = out / "lexicon.txt"
+        atomic_write_text(paths["lexicon"], "".join(w + "\n" for w in words))
     return paths
