@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CMU AN4: prepare -> train -> evaluate -> release. Run from the repository root:
+# CMU AN4: prepare -> train -> evaluate -> release -> export -> LM and tuned decoding.
+# Run from the repository root:
 #   bash recipes/an4/run.sh            # all stages
 #   bash recipes/an4/run.sh 3          # from stage 3 on
 # AN4_SOURCE: a local an4_sphere archive or folder; unset, the release is downloaded.
@@ -27,4 +28,16 @@ fi
 if [ "$stage" -le 4 ]; then
   echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
   recognize release "$run/best.pt" -o "$run/model.pt"
+fi
+if [ "$stage" -le 5 ]; then
+  echo "== stage 5: export for onnxruntime (int8)"
+  recognize export "$run/model.pt" -o "$run/model.onnx" --int8
+fi
+if [ "$stage" -le 6 ]; then
+  echo "== stage 6: word trigram of the training transcripts; beam search tuned on the dev speakers"
+  recognize lm build "$data/train.jsonl" -o "$run/lm.arpa.gz" --order 3
+  cp "$data/lexicon.txt" "$run/lexicon.txt"
+  recognize tune "$data/dev.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" --lexicon "$run/lexicon.txt" \
+    --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3
+  recognize evaluate "$data/dev.jsonl" --model "$run/model.onnx" --report "$run/dev_report_beam"
 fi
