@@ -212,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         beam.add_argument("--beam-size", type=int, default=16, help="prefixes kept per frame (default: 16)")
         beam.add_argument("--lm", metavar="LM.arpa", help="n-gram language model (ARPA, .gz too; `recognize lm build`)")
         beam.add_argument("--alpha", type=float, default=0.5, help="LM weight (default: 0.5)")
-        beam.add_argument("--beta", type=float, default=1.0,
-                          help="bonus per word (word LM) or character (character LM) (default: 1.0)")
+        beam.add_argument("--beta", type=float, default=0.0,
+                          help="bonus per word (word LM) or character (character LM) (default: 0)")
         beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
         beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
                           help="boost a word or phrase (weight in log units, default 5; repeatable)")
