@@ -69,6 +69,17 @@ def an4_dev(tmp_path_factory) -> Path:
     return an4.prepare(str(AN4_ARCHIVE), tmp_path_factory.mktemp("an4"))["dev"]
 
 
+@pytest.fixture(scope="session")
+def copiste_val(tmp_path_factory) -> Path:
+    """The Copiste validation manifest (638 lines of 28 writers), prepared from the real release."""
+    source = SHARED_DATA / "copiste"
+    if not (source / "lines.tsv").exists():
+        pytest.skip(f"needs the real Copiste line release at {source}")
+    from recognize.corpora import copiste
+
+    return copiste.prepare(str(source), tmp_path_factory.mktemp("copiste"))["val"]
+
+
 LINES = ROOT / "tests" / "data" / "copiste"  # real Copiste line crops with .gt.txt transcripts
 
 

@@ -36,12 +36,17 @@ def test_an4_prepare_is_speaker_disjoint(tmp_path):
     assert (tmp_path / first["audio"]).exists() and 0.5 < first["duration"] < 2
 
 
-def test_bundled_model_on_an4_dev(an4_dev):
-    """The shipped model (its ONNX file, the default) scores on the AN4 dev speakers what its model card says."""
-    done = run_cli("evaluate", an4_dev, "--json")
+CARD_DEFAULT = r"\*\*(?:dev|val) WER (\d+\.\d+) %, CER (\d+\.\d+) %\*\*"  # the default decoding, in bold
+CARD_GREEDY = r"greedy: WER (\d+\.\d+) %, CER (\d+\.\d+) %"
+
+
+@pytest.mark.parametrize("name, manifest", [("an4", "an4_dev"), ("copiste", "copiste_val")])
+@pytest.mark.parametrize("options, pattern", [([], CARD_DEFAULT), (["--decoder", "greedy"], CARD_GREEDY)])
+def test_bundled_models_score_what_their_cards_say(name, manifest, options, pattern, request):
+    """Each shipped model (its ONNX file, as it runs by default) on the dev split its card reports."""
+    done = run_cli("evaluate", request.getfixturevalue(manifest), "--json", *options)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
-    wer, cer = (float(x) / 100 for x in re.search(r"dev WER (\d+\.\d+) %, CER (\d+\.\d+) %", card).groups())
-    assert summary["n"] == 91
+    card = (ROOT / "recognize" / "models" / name / "MODEL_CARD.md").read_text()
+    wer, cer = (float(x) / 100 for x in re.search(pattern, card).groups())
     assert summary["wer"] == pytest.approx(wer, abs=0.00006) and summary["cer"] == pytest.approx(cer, abs=0.00006)

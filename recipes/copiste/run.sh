@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# "Copiste d'un jour" handwriting: prepare -> train -> evaluate -> release.
+# "Copiste d'un jour" handwriting: prepare -> train -> evaluate -> release -> export -> LM and tuned decoding.
 # Run from the repository root:
 #   COPISTE_SOURCE=../shared/data/copiste bash recipes/copiste/run.sh
 # COPISTE_SOURCE: the folder with lines.tsv + lines/ (line crops), or a folder in the
@@ -27,4 +27,15 @@ fi
 if [ "$stage" -le 4 ]; then
   echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
   recognize release "$run/best.pt" -o "$run/model.pt"
+fi
+if [ "$stage" -le 5 ]; then
+  echo "== stage 5: export for onnxruntime (int8)"
+  recognize export "$run/model.pt" -o "$run/model.onnx" --int8
+fi
+if [ "$stage" -le 6 ]; then
+  echo "== stage 6: character 6-gram of the training text; beam search tuned on the validation writers"
+  recognize lm build "$data/train.jsonl" -o "$run/lm.arpa.gz" --order 6 --unit char
+  recognize tune "$data/val.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" \
+    --alphas 0.3 0.5 0.8 1.0 --betas 0 0.5 1 1.5
+  recognize evaluate "$data/val.jsonl" --model "$run/model.onnx" --report "$run/val_report_beam"
 fi
