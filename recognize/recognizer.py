@@ -17,6 +17,15 @@ from .decoding import DECODERS, Hypothesis
 from .errors import ModelError, RecognizeError
 
 
+WINDOW = 8  # files read ahead, in batches: the batches are formed by length among them
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices into ``lengths`` grouped into batches of similar lengths (shortest first)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
+
+
 class Recognizer:
     """Speech or handwriting recognizer: a config, an alphabet and a ``forward``."""
 
@@ -76,14 +85,19 @@ class Recognizer:
         pixels, width = load_line(path, self.cfg.image.height)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), self.frame_unit * width / pixels.shape[1]
 
-    def decode_features(self, feats: list[np.ndarray], units=None) -> list[Hypothesis]:
-        """A batch of ``(T_i, F)`` inputs -> one hypothesis each (padded batch, exact);
-        ``units``: what one output frame spans, per item (default: the model's)."""
+    def pad(self, feats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(T_i, F)`` inputs -> ``(N, T, F)`` zero-padded batch (T at least the model's
+        ``min_frames``) and ``(N,)`` int64 lengths."""
         lengths = np.array([len(f) for f in feats], dtype=np.int64)
         batch = np.zeros((len(feats), max(lengths.max(), self.cfg.model.min_frames), feats[0].shape[1]), np.float32)
         for i, f in enumerate(feats):
             batch[i, : len(f)] = f
-        log_probs, out_lens = self.forward(batch, lengths)
+        return batch, lengths
+
+    def decode_features(self, feats: list[np.ndarray], units=None) -> list[Hypothesis]:
+        """A batch of ``(T_i, F)`` inputs -> one hypothesis each (padded batch, exact);
+        ``units``: what one output frame spans, per item (default: the model's)."""
+        log_probs, out_lens = self.forward(*self.pad(feats))
         return self.decode(log_probs, out_lens, self.alphabet, self.frame_unit if units is None else units)
 
     def is_long(self, path) -> bool:
@@ -117,7 +131,7 @@ class Recognizer:
         audio, or the image's width in pixels): in input order, or with ``ordered=False``
         each batch as soon as it is done.
 
-        Files are read a window of ``8 * batch_size`` at a time and batched by length
+        Files are read ``WINDOW * batch_size`` at a time and batched by length
         within it, so that batches carry little padding; recordings longer than a
         minute are streamed and recognized in pieces (:meth:`transcribe_long`). A file
         that fails raises :class:`RecognizeError`, which goes to ``on_error(path,
@@ -125,9 +139,8 @@ class Recognizer:
         files finish.
         """
         paths = list(paths)
-        window = 8 * batch_size
-        for start in range(0, len(paths), window):
-            chunk = paths[start : start + window]
+        for start in range(0, len(paths), WINDOW * batch_size):
+            chunk = paths[start : start + WINDOW * batch_size]
             results = {}  # position in chunk -> (hypothesis, extent)
             read = []  # (position in chunk, features, extent, unit)
             for position, path in enumerate(chunk):
@@ -148,9 +161,8 @@ class Recognizer:
                     yield path, *results[position]
                 if progress:
                     progress(1)
-            by_length = sorted(range(len(read)), key=lambda i: len(read[i][1]))
-            for b in range(0, len(by_length), batch_size):
-                batch = [read[i] for i in by_length[b : b + batch_size]]
+            for indices in length_batches([len(r[1]) for r in read], batch_size):
+                batch = [read[i] for i in indices]
                 for (position, _, extent, _), hyp in zip(batch, self.decode_features([x[1] for x in batch],
                                                                                       [x[3] for x in batch])):
                     results[position] = (hyp, extent)

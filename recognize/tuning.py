@@ -53,19 +53,15 @@ def model_outputs(recognizer, inputs: list[np.ndarray], batch_size: int = 16) ->
     """``(T', V)`` log-probabilities for each ``(T, F)`` input, batched by length as
     :meth:`~recognize.recognizer.Recognizer.transcribe_files` batches them (int8 models
     quantize each batch's activations with its own scale, so batching matters)."""
+    from .recognizer import WINDOW, length_batches
+
     outputs = [None] * len(inputs)
-    for start in range(0, len(inputs), 8 * batch_size):
-        window = sorted(range(start, min(start + 8 * batch_size, len(inputs))), key=lambda i: len(inputs[i]))
-        for b in range(0, len(window), batch_size):
-            chunk = window[b : b + batch_size]
-            lengths = np.array([len(inputs[i]) for i in chunk], dtype=np.int64)
-            batch = np.zeros((len(chunk), max(lengths.max(), recognizer.cfg.model.min_frames),
-                              inputs[chunk[0]].shape[1]), np.float32)
-            for row, i in enumerate(chunk):
-                batch[row, : len(inputs[i])] = inputs[i]
-            log_probs, out_lens = recognizer.forward(batch, lengths)
-            for row, i in enumerate(chunk):
-                outputs[i] = log_probs[row, : int(out_lens[row])]
+    for start in range(0, len(inputs), WINDOW * batch_size):
+        window = inputs[start : start + WINDOW * batch_size]
+        for indices in length_batches([len(x) for x in window], batch_size):
+            log_probs, out_lens = recognizer.forward(*recognizer.pad([window[i] for i in indices]))
+            for row, i in enumerate(indices):
+                outputs[start + i] = log_probs[row, : int(out_lens[row])]
     return outputs
 
 
