@@ -40,7 +40,7 @@ def _add(a: float, b: float) -> float:
 class BeamOptions:
     beam_size: int = 16
     top_k: int = 12  # labels per frame that may extend a prefix
-    prune: float = -12.0  # ... and only those with a log-probability above this
+    prune: float = -5.0  # ... and only those with a log-probability above this (e^-5 = 0.7 %)
     lm: NGramLM | None = None
     alpha: float = 0.5  # LM weight
     beta: float = 0.0  # bonus per word (word LM) or character (character LM)
