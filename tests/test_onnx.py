@@ -161,3 +161,14 @@ def test_models_lists_the_bundled_models():
     assert an4["onnx"] == str((BUNDLED_AN4 / "model.onnx").resolve())
     assert an4["checkpoint"] == str((BUNDLED_AN4 / "model.pt").resolve())
     assert {m["kind"] for m in models} <= {"speech", "handwriting"}
+
+
+def test_int8_agrees_with_fp32_on_the_copiste_validation_set(copiste_val, tmp_path):
+    """The shipped int8 handwriting model against an fp32 export of its checkpoint, all 638 lines, greedy."""
+    from recognize.evaluation import evaluate_manifest
+
+    bundled = ROOT / "recognize" / "models" / "copiste"
+    export_onnx(bundled / "model.pt", tmp_path / "fp32.onnx")
+    fp32 = evaluate_manifest(Recognizer.load(tmp_path / "fp32.onnx", threads=1), copiste_val)["summary"]
+    int8 = evaluate_manifest(Recognizer.load(bundled / "model.onnx", threads=1), copiste_val)["summary"]
+    assert abs(fp32["cer"] - int8["cer"]) <= 0.003 and abs(fp32["wer"] - int8["wer"]) <= 0.003

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import ModelError
 
 HERE = Path(__file__).parent
-BUNDLED = {"an4": "speech"}  # name -> kind; the first of each kind is its default
+BUNDLED = {"an4": "speech", "copiste": "handwriting"}  # name -> kind; the first of each kind is its default
 KINDS = ("speech", "handwriting")
 
 
@@ -26,7 +26,7 @@ def default_model(kind: str = "speech") -> Path:
     for name, its_kind in BUNDLED.items():
         if its_kind == kind:
             return bundled(name)
-    raise ModelError(f"no {kind} model is bundled yet: pass --model MODEL (recipes/copiste trains one)")
+    raise ModelError(f"no {kind} model is bundled: pass --model MODEL")
 
 
 def bundled_models() -> list[dict]:
