@@ -44,7 +44,7 @@ CARD_GREEDY = r"greedy: WER (\d+\.\d+) %, CER (\d+\.\d+) %"
 @pytest.mark.parametrize("options, pattern", [([], CARD_DEFAULT), (["--decoder", "greedy"], CARD_GREEDY)])
 def test_bundled_models_score_what_their_cards_say(name, manifest, options, pattern, request):
     """Each shipped model (its ONNX file, as it runs by default) on the dev split its card reports."""
-    done = run_cli("evaluate", request.getfixturevalue(manifest), "--json", *options)
+    done = run_cli("evaluate", request.getfixturevalue(manifest), "--json", "--threads", "1", *options)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     card = (ROOT / "recognize" / "models" / name / "MODEL_CARD.md").read_text()
