@@ -159,7 +159,8 @@ def cmd_tune(args) -> int:
     from .tuning import tune, write_sidecar
 
     rows = read_manifest(args.manifest)
-    recognizer = load_model(args.model, threads=args.threads, kind=manifest_kind(rows))
+    # greedy: tuning only needs the model's outputs, not the decoding it may already have
+    recognizer = load_model(args.model, threads=args.threads, decoder="greedy", kind=manifest_kind(rows))
     result = tune(recognizer, rows, args.lm, args.alphas, args.betas, args.beam_size, args.lexicon)
     path = write_sidecar(recognizer.path, result, args.lm, args.lexicon, args.beam_size, args.manifest)
     print(f"best: alpha {result['alpha']:g}, beta {result['beta']:g}: WER {100 * result['wer']:.2f} %, "

@@ -116,11 +116,13 @@ def picture(recognizer, u: dict) -> str:
     """What the model saw for one utterance, with what it recognized placed on it."""
     from .errors import RecognizeError
 
+    if recognizer.is_long(u["path"]):  # never load an hour of audio whole for a picture
+        return ""
     try:
-        features, extent, _ = recognizer.features(u["path"])
-        (_, hyp, _), = recognizer.transcribe_files([u["path"]])
+        features, _, unit = recognizer.features(u["path"])
     except RecognizeError:
         return ""
+    (hyp,) = recognizer.decode_features([features], [unit])
     if recognizer.kind == "speech":
         from .plots import spectrogram
 
