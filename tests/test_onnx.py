@@ -19,10 +19,10 @@ BUNDLED_AN4 = ROOT / "recognize" / "models" / "an4"
 
 
 @pytest.fixture(scope="module", params=["speech", "handwriting"])
-def exported(request, handwriting_model, tmp_path_factory):
-    """(torch recognizer, fp32 onnx recognizer, real inputs) for a speech and a handwriting model."""
+def exported(request, tmp_path_factory):
+    """(torch recognizer, fp32 onnx recognizer, real inputs) for the bundled speech and handwriting models."""
     kind = request.param
-    checkpoint = BUNDLED_AN4 / "model.pt" if kind == "speech" else handwriting_model
+    checkpoint = ROOT / "recognize" / "models" / ("an4" if kind == "speech" else "copiste") / "model.pt"
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
     export_onnx(checkpoint, path)
     torch_model = Recognizer.load(checkpoint, threads=1)
