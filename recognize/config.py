@@ -89,6 +89,8 @@ class TrainConfig:
     init: str = ""  # fine-tune from this checkpoint (its model, feature and image settings are kept)
     init_alphabet: str = "union"  # with init: "union" (old symbols + new ones) or "new" (the new data's)
     freeze_frontend_steps: int = 0  # with init: train only the encoder and head for this many steps
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); dev and best.pt use it
+    keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
 
 
 @dataclass
@@ -199,6 +201,8 @@ def validate(cfg: Config) -> Config:
         (t.grad_clip > 0, "train.grad_clip", "must be > 0"),
         (t.patience >= 0, "train.patience", "must be >= 0"),
         (t.init_alphabet in ("union", "new"), "train.init_alphabet", "must be 'union' or 'new'"),
+        (0 <= t.ema < 1, "train.ema", "must be in [0, 1) (0: off; typical 0.999)"),
+        (t.keep_epochs >= 0, "train.keep_epochs", "must be >= 0"),
         (t.freeze_frontend_steps >= 0, "train.freeze_frontend_steps", "must be >= 0"),
     ]
     for ok, key, problem in checks:

@@ -119,6 +119,23 @@ def headline(record: dict, cfg: Config) -> tuple[float, float]:
     return (record["wer"], record["cer"]) if cfg.kind == "speech" else (record["cer"], record["wer"])
 
 
+def read_history(out: Path) -> list[dict]:
+    """The epoch records of a run folder's metrics.jsonl (none if it is missing)."""
+    path = out / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> None:
+    """Delete epoch snapshots that are neither among the last ``keep`` nor the best ``keep`` epochs."""
+    last = {r["epoch"] for r in history[-keep:]}
+    best = {r["epoch"] for r in sorted(history, key=lambda r: headline(r, cfg))[:keep]}
+    for path in out.glob("epoch*.pt"):
+        if int(path.stem[len("epoch"):]) not in last | best:
+            path.unlink()
+
+
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     """Train a model as ``cfg`` says, writing the run folder ``out``. Returns the best epoch's metrics."""
     import yaml
@@ -192,6 +209,14 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
             f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}")
 
+    ema = None
+    if t.ema:  # torch's AveragedModel; its copy is what dev evaluation and best.pt see
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
+        if resumed:
+            ema.load_state_dict(resumed["train_state"]["ema"])
+    history = read_history(out) if resumed else []
     frozen = bool(t.init) and scheduler.last_epoch < t.freeze_frontend_steps
     model.frontend.requires_grad_(not frozen)  # fine-tuning: let the new head settle first
     skipped_ids: set[str] = set()
@@ -212,6 +237,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             if frozen and scheduler.last_epoch >= t.freeze_frontend_steps:
                 model.frontend.requires_grad_(True)
                 frozen = False
@@ -220,7 +247,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             elapsed = time.time() - started
             bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{total_utts / elapsed:.1f} utt/s")
 
-        dev = dev_errors(model, dev_loader, alphabet, device, frame_unit)
+        dev = dev_errors(ema.module if ema is not None else model, dev_loader, alphabet, device, frame_unit)
         record = {
             "epoch": epoch,
             "step": epoch * steps_per_epoch,
@@ -237,6 +264,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             best, stale = record, 0
         else:
             stale += 1
+        history.append(record)
         with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         log(f"epoch {epoch}: train loss {record['train_loss']:.3f}, dev WER {100 * record['wer']:.2f} % "
@@ -245,8 +273,13 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": torch.get_rng_state(), "epoch": epoch, "best": best, "stale": stale,
         }
+        if ema is not None:
+            train_state["ema"] = ema.state_dict()
         if improved:
-            save_checkpoint(out / "best.pt", model, cfg, alphabet)
+            save_checkpoint(out / "best.pt", ema.module if ema is not None else model, cfg, alphabet)
+        if t.keep_epochs:
+            save_checkpoint(out / f"epoch{epoch}.pt", model, cfg, alphabet)
+            prune_snapshots(out, history, t.keep_epochs, cfg)
         save_checkpoint(out / "last.pt", model, cfg, alphabet, train_state)
         if t.patience and stale >= t.patience:
             log(f"early stopping: no dev improvement for {stale} epochs")
