@@ -17,12 +17,16 @@ FORMATS = ("txt", "json", "srt", "vtt", "tsv")
 
 def cmd_train(args) -> int:
     from .config import load_config
+    from .distributed import from_env
     from .train import train
 
-    cfg = load_config(args.config, args.set + ([f"train.init={args.init}"] if args.init else []))
+    overrides = args.set + ([f"train.init={args.init}"] if args.init else []) + (
+        [f"train.device={args.device}"] if args.device else [])
+    cfg = load_config(args.config, overrides)
     best = train(cfg, args.out, resume=args.resume)
-    print(f"best epoch {best['epoch']}: dev WER {100 * best['wer']:.2f} %, CER {100 * best['cer']:.2f} % "
-          f"-> {args.out}/best.pt")
+    if from_env().main:
+        print(f"best epoch {best['epoch']}: dev WER {100 * best['wer']:.2f} %, CER {100 * best['cer']:.2f} % "
+              f"-> {args.out}/best.pt")
     return 0
 
 
@@ -125,6 +129,20 @@ def cmd_release(args) -> int:
 
     release_checkpoint(args.checkpoint, args.output)
     print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_average(args) -> int:
+    from .averaging import average_checkpoints, pick_epochs
+    from .errors import RecognizeError
+
+    if bool(args.checkpoints) == bool(args.run):
+        raise RecognizeError("average: give checkpoint files, or --run DIR with --last N or --best N")
+    if args.run and bool(args.last) == bool(args.best):
+        raise RecognizeError("average: --run needs one of --last N and --best N")
+    paths = args.checkpoints or pick_epochs(args.run, args.last, args.best)
+    average_checkpoints(paths, args.output)
+    print(f"averaged {', '.join(Path(p).name for p in paths)} -> {args.output}")
     return 0
 
 
@@ -265,8 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PNG", help="default: RUN/curves.png")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("train", help="train a model from a YAML config")
+    p = sub.add_parser("train", help="train a model from a YAML config",
+                       description="Train a model. Under torchrun (torchrun --nproc_per_node=K -m recognize train "
+                                   "...) each process trains on every K-th batch with DistributedDataParallel.")
     p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (sets train.device; under torchrun cuda means "
+                                    "cuda:LOCAL_RANK)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder: checkpoints, metrics.jsonl, config.yaml")
@@ -297,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("average", help="average the weights of several epochs of a run",
+                       description="Average checkpoints: given files, or a run folder's last or best N epoch "
+                                   "snapshots (epochN.pt, kept by train.keep_epochs).")
+    p.add_argument("checkpoints", nargs="*", metavar="CHECKPOINT")
+    p.add_argument("--run", metavar="DIR", help="a run folder (with metrics.jsonl and epochN.pt snapshots)")
+    p.add_argument("--last", type=int, default=0, metavar="N", help="with --run: its last N epochs")
+    p.add_argument("--best", type=int, default=0, metavar="N", help="with --run: its N epochs of lowest dev error")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.pt")
+    p.set_defaults(func=cmd_average)
 
     p = sub.add_parser("export", help="export a checkpoint to ONNX for onnxruntime (needs torch and onnx)",
                        description="Inputs: features (N, T, F) or images (N, 1, H, W), and lengths (N,); outputs: "

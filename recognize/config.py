@@ -91,6 +91,10 @@ class TrainConfig:
     freeze_frontend_steps: int = 0  # with init: train only the encoder and head for this many steps
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); dev and best.pt use it
     keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
+    save_every_steps: int = 500  # also write last.pt every this many batches within an epoch (0: at epoch ends)
+    max_nonfinite: int = 20  # stop after this many non-finite losses in a row (each one's batch is skipped)
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16 (CUDA, with a gradient scaler)
+    stats_utterances: int = 2000  # speech: utterances sampled for the normalization statistics
 
 
 @dataclass
@@ -203,6 +207,10 @@ def validate(cfg: Config) -> Config:
         (t.init_alphabet in ("union", "new"), "train.init_alphabet", "must be 'union' or 'new'"),
         (0 <= t.ema < 1, "train.ema", "must be in [0, 1) (0: off; typical 0.999)"),
         (t.keep_epochs >= 0, "train.keep_epochs", "must be >= 0"),
+        (t.save_every_steps >= 0, "train.save_every_steps", "must be >= 0"),
+        (t.max_nonfinite > 0, "train.max_nonfinite", "must be > 0"),
+        (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision", "must be auto, fp32, bf16 or fp16"),
+        (t.stats_utterances > 0, "train.stats_utterances", "must be > 0"),
         (t.freeze_frontend_steps >= 0, "train.freeze_frontend_steps", "must be >= 0"),
     ]
     for ok, key, problem in checks:

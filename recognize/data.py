@@ -102,15 +102,22 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     the unit of ``lengths``: seconds of audio, or pixels of line width).
 
     Each epoch the lengths are jittered by +-10 % before sorting (so batches differ
-    between epochs) and the batch order is shuffled, both from (seed, epoch).
+    between epochs) and the batch order is shuffled, both from (seed, epoch) alone.
+    Under torchrun every rank builds the same list and takes every ``world``-th batch
+    from ``rank`` on, cut to the same count on every rank (DDP steps in lockstep), so
+    buckets stay intact. ``start`` skips the first batches of this rank's epoch (a run
+    resumed in mid-epoch).
     """
 
-    def __init__(self, lengths, budget: float, max_batch_size: int, shuffle: bool, seed: int = 0):
+    def __init__(self, lengths, budget: float, max_batch_size: int, shuffle: bool, seed: int = 0,
+                 rank: int = 0, world: int = 1):
         self.lengths = np.asarray(lengths, dtype=np.float64)
         self.budget, self.max_batch_size = budget, max_batch_size
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        self.rank, self.world, self.start = rank, world, 0
 
-    def batches(self) -> list[list[int]]:
+    def all_batches(self) -> list[list[int]]:
+        """Every rank's batches of this epoch, in order."""
         rng = np.random.default_rng([self.seed, self.epoch])
         keys = self.lengths * (rng.uniform(0.9, 1.1, len(self.lengths)) if self.shuffle else 1.0)
         batches, current, longest = [], [], 0.0
@@ -128,19 +135,28 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             rng.shuffle(batches)
         return batches
 
+    def batches(self) -> list[list[int]]:
+        """This rank's batches of this epoch (all of them when run alone)."""
+        batches = self.all_batches()
+        if self.world == 1:
+            return batches
+        return batches[self.rank :: self.world][: len(batches) // self.world]
+
     def __iter__(self):
-        return iter(self.batches())
+        return iter(self.batches()[self.start :])
 
     def __len__(self) -> int:
-        return len(self.batches())
+        return len(self.batches()) - self.start
 
 
-def loader(dataset, lengths, budget, max_batch_size, shuffle, seed=0, num_workers=0):
-    """A DataLoader over length-bucketed batches (see :class:`BucketBatchSampler`)."""
-    sampler = BucketBatchSampler(lengths, budget, max_batch_size, shuffle, seed)
+def loader(dataset, lengths, budget, max_batch_size, shuffle, seed=0, num_workers=0, rank=0, world=1):
+    """A DataLoader over length-bucketed batches (see :class:`BucketBatchSampler`). It has
+    its own random generator, so iterating it never draws from torch's global one (which
+    a resumed run restores exactly)."""
+    sampler = BucketBatchSampler(lengths, budget, max_batch_size, shuffle, seed, rank, world)
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, collate_fn=collate, num_workers=num_workers,
-        persistent_workers=False,
+        persistent_workers=False, generator=torch.Generator().manual_seed(seed),
     )
 
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from . import distributed
 from .journal import fingerprint, open_journal, read_journal
 from .manifest import read_manifest
 from .metrics import Counts, align, bootstrap_interval, counts_of
@@ -17,7 +18,8 @@ from .transcription import report_failures
 
 
 def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: list[dict] | None = None,
-                      journal: str | Path | None = None, batch_size: int = 16, scoring: Scoring = Scoring()) -> dict:
+                      journal: str | Path | None = None, batch_size: int = 16, scoring: Scoring = Scoring(),
+                      proc: distributed.Process = distributed.Process()) -> dict | None:
     """Transcribe every row of ``manifest`` (or ``rows``, when it has been read already) and score it.
 
     Returns ``{"summary": {...}, "utterances": [...], "failures": [(id, reason), ...]}``;
@@ -39,10 +41,15 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     completes, and files already there (from an interrupted run of the same model and
     manifest) are not transcribed again; ``summary["resumed"]`` counts them, and the
     speed figures cover only the files transcribed in this run.
+
+    Under torchrun (``proc``), each process transcribes every K-th row (with a journal of
+    its own), rank 0 gathers the transcripts and scores the whole manifest, so the corpus
+    WER/CER are exactly those of one process; the other ranks return None. The wall time
+    is then the slowest process's, and ``rtfx`` the job's total throughput.
     """
     rows = read_manifest(manifest) if rows is None else rows
     by_path: dict[str, list[dict]] = {}
-    for row in rows:
+    for row in distributed.shard(rows, proc):
         by_path.setdefault(media_path(row), []).append(row)
     failures: list[tuple[str, str]] = []
 
@@ -71,6 +78,13 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         if log:
             log.close()
     wall = time.perf_counter() - started
+    if proc.distributed:
+        parts = distributed.gather((hyps, failures, wall, new_extent, resumed), proc)
+        if not proc.main:
+            return None
+        hyps = {path: hyp for part in parts for path, hyp in part[0].items()}
+        failures = [failure for part in parts for failure in part[1]]
+        wall, new_extent, resumed = max(p[2] for p in parts), sum(p[3] for p in parts), sum(p[4] for p in parts)
 
     extent_key = "duration" if recognizer.kind == "speech" else "width"
     utterances = []
@@ -158,11 +172,23 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
     from .api import load_model
 
     rows = read_manifest(manifest)
-    recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=manifest_kind(rows))
-    journal = Path(report) / JOURNAL if report else None
-    with tqdm(total=len(rows), unit="file", disable=None, file=sys.stderr, leave=False) as bar:
-        result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
-                                   scoring=scoring)
+    proc = distributed.from_env()
+    if proc.distributed:  # under torchrun: join the job, each process on its own device
+        proc, device = distributed.start(device)
+        device = str(device)
+    try:
+        recognizer = load_model(model, device=device, threads=threads, decoder=decoder, kind=manifest_kind(rows))
+        journal = Path(report) / (JOURNAL if proc.main else f"progress.rank{proc.rank}.jsonl") if report else None
+        with tqdm(total=len(distributed.shard(rows, proc)), unit="file", disable=None if proc.main else True,
+                  file=sys.stderr, leave=False) as bar:
+            result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
+                                       scoring=scoring, proc=proc)
+    finally:
+        distributed.stop()
+    if result is None:  # another rank than 0: rank 0 reports
+        if journal:
+            journal.unlink(missing_ok=True)
+        return 0
     summary = {**result["summary"], "model": str(recognizer.path), "decoder": recognizer.decoder_name,
                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": __version__}
     if report:

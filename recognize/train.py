@@ -1,52 +1,72 @@
 """The training loop: CTC loss, AdamW with warm-up + cosine decay, clipping, bucketed
-batches, dev WER/CER every epoch, best checkpoint, early stopping, resume.
+batches, dev WER/CER every epoch, best checkpoint, early stopping, resume — in one
+process or in K under ``torchrun`` (DistributedDataParallel).
 
 Run folder (``--out DIR``)::
 
     config.yaml      the resolved config
     metrics.jsonl    one JSON object per epoch
-    last.pt          model + training state after the latest epoch (for --resume)
+    last.pt          model + training state, at epoch ends and every train.save_every_steps batches
     best.pt          the epoch with the lowest dev WER (speech) or CER (handwriting)
+    epochN.pt        snapshots of the last and the best train.keep_epochs epochs (recognize average)
+
+A run killed at any moment continues with ``--resume`` from last.pt: model, optimizer,
+scheduler, gradient scaler, moving average, epoch, position within the epoch and every
+process's random generators. Batch order and speed perturbation depend only on (seed,
+epoch, index), and SpecAugment and dropout on the restored generators, so on the CPU a
+resumed run ends with the weights of an uninterrupted one.
+
+Under torchrun each process takes every K-th length bucket (the effective batch is K
+times ``batch_seconds``/``batch_width``; the learning rate is not scaled for you), dev
+evaluation is sharded and gathered, and rank 0 alone writes files and logs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import distributed
+from .atomic import atomic_write_text
 from .augment import spec_augment
 from .checkpoint import init_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, from_dict
 from .data import ctc_fits, loader, make_dataset
-from .manifest import length_of, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
+from .manifest import length_of, read_manifest
 from .metrics import corpus_errors
 from .model import CTCModel
-from .torch_runtime import pick_device
 from .text import Alphabet
+
+PROC = distributed.Process()  # this process's place in a torchrun job (set by train)
 
 
 def log(message: str) -> None:
-    from tqdm import tqdm
+    """A line on stderr from rank 0 (above the progress bar)."""
+    if PROC.main:
+        from tqdm import tqdm
 
-    tqdm.write(message, file=sys.stderr)
+        tqdm.write(message, file=sys.stderr)
 
 
-def feature_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-bin mean and standard deviation of the features over a dataset (no augmentation)."""
-    total, total_sq, frames = 0.0, 0.0, 0
-    for i in range(len(dataset)):
+def feature_stats(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and standard deviation of the features of ``dataset[i] for i in indices``
+    (no augmentation), summed over every process's share."""
+    total, total_sq, frames = torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64), 0
+    for i in distributed.shard(list(indices), PROC):
         f = dataset[i]["features"].double()
-        total = total + f.sum(0)
-        total_sq = total_sq + (f**2).sum(0)
-        frames += len(f)
+        total, total_sq, frames = total + f.sum(0), total_sq + (f**2).sum(0), frames + len(f)
+    sums = distributed.gather((total, total_sq, frames), PROC)
+    total, total_sq, frames = (sum(s[k] for s in sums) for k in range(3))
     mean = total / frames
     std = (total_sq / frames - mean**2).clamp(min=1e-8).sqrt()
     return mean.float(), std.float()
@@ -64,54 +84,60 @@ def lr_lambda(warmup: int, total: int, final_ratio: float):
     return factor
 
 
-def autocast(device: torch.device):
-    """bfloat16 autocast on CUDA; float32 (no autocast) on CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``train.precision`` (None: float32, no autocast)."""
+    if precision in ("bf16", "fp16") and device.type != "cuda":
+        raise ConfigError(f"train.precision: {precision} needs a CUDA device (the CPU trains in fp32)")
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 @torch.inference_mode()
-def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_unit: float) -> dict:
+def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_unit: float, dtype=None) -> dict:
+    """Greedy WER/CER of ``model`` over the dev loader (each process its shard, scored together)."""
     model.eval()
     refs, hyps = [], []
     for batch in dev:
-        with autocast(device):
+        with autocast(device, dtype):
             log_probs, out_lens = model(batch["features"].to(device), batch["lengths"].to(device))
         for hyp in greedy_decode(log_probs.float().cpu().numpy(), out_lens.cpu().numpy(), alphabet, frame_unit):
             hyps.append(hyp.text)
         refs.extend(batch["texts"])
     model.train()
-    return corpus_errors(refs, hyps)
+    shards = distributed.gather((refs, hyps), PROC)
+    return corpus_errors([r for s in shards for r in s[0]], [h for s in shards for h in s[1]])
 
 
-def batch_loss(model: CTCModel, batch: dict, cfg: Config, device, skipped: set[str]):
-    """CTC loss of a batch (float32, summed over utterances, divided by their number) and
-    the number of utterances in it. Utterances whose labels cannot fit their output
-    frames (or are empty) are left out and reported once each (ids kept in ``skipped``).
-    SpecAugment masks are applied first when the config asks for them."""
+def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
+    """CTC loss of a batch (float32, summed over utterances, divided by their number), the
+    number of utterances in it, and ``{id: why}`` of those left out: their labels cannot fit
+    their output frames (or are empty). SpecAugment masks are applied first when the config asks.
+    A batch with nothing left gives a zero loss that still reaches every weight (DDP)."""
     feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
     if cfg.augment.freq_masks or cfg.augment.time_masks:
-        feats = spec_augment(feats, lengths, cfg.augment, fill=model.normalizer.mean)
-    with autocast(device):
+        mean = (model.module if hasattr(model, "module") else model).normalizer.mean
+        feats = spec_augment(feats, lengths, cfg.augment, fill=mean)
+    with autocast(device, dtype):
         log_probs, out_lens = model(feats, lengths)  # (N, T', V), (N,)
     labels, label_lens = batch["labels"], batch["label_lengths"]
-    keep = []
-    for i, utt in enumerate(batch["ids"]):
-        fits = label_lens[i] > 0 and ctc_fits(labels[i, : label_lens[i]], int(out_lens[i]))
-        if fits:
-            keep.append(i)
-        elif utt not in skipped:
-            skipped.add(utt)
-            log(f"warning: skipping {utt}: {int(label_lens[i])} labels cannot fit "
-                f"{int(out_lens[i])} output frames (or the text is empty)")
+    keep = [i for i in range(len(batch["ids"]))
+            if label_lens[i] > 0 and ctc_fits(labels[i, : label_lens[i]], int(out_lens[i]))]
+    unfit = {batch["ids"][i]: f"{int(label_lens[i])} labels, {int(out_lens[i])} frames"
+             for i in range(len(batch["ids"])) if i not in keep}
     if not keep:
-        return None, 0
+        return log_probs.float().sum() * 0.0, 0, unfit
     idx = torch.tensor(keep)
     loss = F.ctc_loss(
         log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
         labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
         blank=0, reduction="sum", zero_infinity=True,
     )
-    return loss / len(keep), len(keep)
+    return loss / len(keep), len(keep), unfit
 
 
 def headline(record: dict, cfg: Config) -> tuple[float, float]:
@@ -136,13 +162,56 @@ def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> N
             path.unlink()
 
 
+def rng_state(device: torch.device) -> dict:
+    """Every random generator of this process, as tensors and plain values (weights_only loads them)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def weights_checksum(model: torch.nn.Module) -> list[float]:
+    """One float64 sum per parameter: equal on every rank while DDP keeps them in sync."""
+    return [float(p.detach().double().sum()) for p in model.parameters()]
+
+
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
-    """Train a model as ``cfg`` says, writing the run folder ``out``. Returns the best epoch's metrics."""
+    """Train a model as ``cfg`` says, writing the run folder ``out``. Returns the best epoch's
+    metrics. Under torchrun every process calls this; rank 0 writes ``out``."""
+    global PROC
+    proc, device = distributed.start(cfg.train.device)
+    PROC = proc
+    try:
+        return _train(cfg, Path(out), resume, device)
+    finally:
+        distributed.stop()
+        PROC = distributed.Process()
+
+
+def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     import yaml
     from tqdm import tqdm
 
-    out = Path(out)
-    t = cfg.train
+    t, proc = cfg.train, PROC
     if not t.train_manifest or not t.dev_manifest:
         raise ConfigError("train.train_manifest and train.dev_manifest must be set")
     if (out / "last.pt").exists() and not resume:
@@ -151,8 +220,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         raise RecognizeError(f"{out}: nothing to resume (no last.pt)")
     if t.threads:
         torch.set_num_threads(t.threads)
-    device = pick_device(t.device)
-    torch.manual_seed(t.seed)
+    dtype = autocast_dtype(t.precision, device)
+    seed_everything(t.seed + proc.rank)  # every process its own SpecAugment and dropout draws
 
     train_rows = read_manifest(t.train_manifest)
     dev_rows = read_manifest(t.dev_manifest)
@@ -174,8 +243,10 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     train_set = make_dataset(train_rows, alphabet, cfg, train=True)
     budget = t.batch_seconds if cfg.kind == "speech" else t.batch_width
     train_loader = loader(train_set, [length_of(r, cfg) for r in train_rows], budget, t.max_batch_size,
-                          shuffle=True, seed=t.seed, num_workers=t.num_workers)
-    dev_loader = loader(make_dataset(dev_rows, alphabet, cfg, train=False), [length_of(r, cfg) for r in dev_rows],
+                          shuffle=True, seed=t.seed, num_workers=t.num_workers, rank=proc.rank, world=proc.world)
+    sampler = train_loader.batch_sampler
+    dev_shard = distributed.shard(dev_rows, proc)
+    dev_loader = loader(make_dataset(dev_shard, alphabet, cfg, train=False), [length_of(r, cfg) for r in dev_shard],
                         budget, t.max_batch_size, shuffle=False, num_workers=t.num_workers)
 
     model = CTCModel(cfg.model, cfg.input_dim, len(alphabet))
@@ -185,104 +256,166 @@ def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
         shared = init_from_checkpoint(model, init, alphabet)
         log(f"initialized from {t.init}: {shared} of {len(alphabet)} symbols shared with its alphabet")
     elif cfg.kind == "speech":  # line images are already in [0, 1]: no statistics needed
-        log(f"computing feature statistics over {len(train_rows)} training utterances")
-        model.normalizer.mean, model.normalizer.std = feature_stats(make_dataset(train_rows, alphabet, cfg, False))
+        sample = np.random.default_rng(t.seed).permutation(len(train_rows))[: t.stats_utterances]
+        log(f"computing feature statistics over {len(sample)} training utterances")
+        stats_set = make_dataset(train_rows, alphabet, cfg, train=False)
+        model.normalizer.mean, model.normalizer.std = feature_stats(stats_set, sorted(sample))
     model.to(device).train()
-    frame_unit = cfg.frame_unit
 
-    steps_per_epoch = len(train_loader.batch_sampler)
+    def wrap(model):  # DDP registers the weights that require gradients when it is built
+        if not proc.distributed:
+            return model
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+    steps_per_epoch = len(sampler)
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_lambda(t.warmup_steps, t.epochs * steps_per_epoch, t.final_lr_ratio))
-    first_epoch, best, stale = 1, None, 0
-    if resumed:
-        state = resumed["train_state"]
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        first_epoch, best, stale = state["epoch"] + 1, state["best"], state["stale"]
-        log(f"resuming {out} after epoch {state['epoch']}")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        (out / "metrics.jsonl").unlink(missing_ok=True)
-        log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
-            f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}")
-
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     ema = None
     if t.ema:  # torch's AveragedModel; its copy is what dev evaluation and best.pt see
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
-        if resumed:
-            ema.load_state_dict(resumed["train_state"]["ema"])
-    history = read_history(out) if resumed else []
+
+    # Where the run stands; last.pt carries it. Per-process parts (generators, loss sums) go under "ranks".
+    run = {"epoch": 1, "batches_done": 0, "best": None, "stale": 0, "nonfinite": 0, "streak": 0, "skipped": []}
+    mine = {"loss_sum": 0.0, "utts": 0}
+    if resumed:
+        state = resumed["train_state"]
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        if ema is not None and state.get("ema"):
+            ema.load_state_dict(state["ema"])
+        if "ranks" not in state:  # written before mid-epoch resume existed: at an epoch's end
+            state = {**state, "epoch": state["epoch"] + 1, "ranks": [{"rng": {"torch": state["rng"]}}]}
+        run.update({k: state[k] for k in run if k in state})
+        ranks = state["ranks"]
+        if len(ranks) == proc.world and "numpy" in ranks[proc.rank]["rng"]:
+            set_rng_state(ranks[proc.rank]["rng"], device)
+            mine.update({k: ranks[proc.rank][k] for k in mine})
+        elif len(ranks) == proc.world:
+            torch.set_rng_state(ranks[proc.rank]["rng"]["torch"])
+        else:
+            log(f"warning: {out}/last.pt was written by {len(ranks)} processes, this run has {proc.world}: "
+                "random generators re-seeded, so the run goes on but will not repeat an uninterrupted one")
+            seed_everything(t.seed + proc.rank + 1000 * run["epoch"])
+        log(f"resuming {out} at epoch {run['epoch']}, batch {run['batches_done']}")
+    elif proc.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+        log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
+            f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}"
+            + (f", {proc.world} processes" if proc.distributed else ""))
+    history = [r for r in read_history(out) if r["epoch"] < run["epoch"]] if resumed else []
+    if resumed and proc.main:  # drop records of an epoch that last.pt does not include
+        atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+
+    def save(train_state_too: bool = True) -> None:
+        """last.pt (collective under torchrun: every process hands rank 0 its generators)."""
+        ranks = distributed.gather({"rng": rng_state(device), **mine}, proc)
+        if not proc.main:
+            return
+        state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "scaler": scaler.state_dict() if scaler else None, "ema": ema.state_dict() if ema else None,
+                 **run, "ranks": ranks}
+        save_checkpoint(out / "last.pt", model, cfg, alphabet, state)
+
     frozen = bool(t.init) and scheduler.last_epoch < t.freeze_frontend_steps
     model.frontend.requires_grad_(not frozen)  # fine-tuning: let the new head settle first
-    skipped_ids: set[str] = set()
-    for epoch in range(first_epoch, t.epochs + 1):
-        started = time.time()
-        train_set.epoch = train_loader.batch_sampler.epoch = epoch
-        total_loss, total_utts, nonfinite = 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, disable=None, file=sys.stderr)
+    wrapped = wrap(model)
+    best, reported = run["best"], set()
+    for epoch in range(run["epoch"], t.epochs + 1):
+        started, unfit_now = time.time(), {}
+        train_set.epoch = sampler.epoch = epoch
+        sampler.start = run["batches_done"]
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, file=sys.stderr,
+                   disable=None if proc.main else True)
         for batch in bar:
-            loss, n = batch_loss(model, batch, cfg, device, skipped_ids)
-            if n == 0:
-                continue
+            loss, n, unfit = batch_loss(wrapped, batch, cfg, device, dtype)
+            unfit_now.update(unfit)
+            run["skipped"].extend(u for u in unfit if u not in run["skipped"])
             optimizer.zero_grad(set_to_none=True)
-            if not torch.isfinite(loss):
-                nonfinite += 1
+            (scaler.scale(loss) if scaler else loss).backward()
+            if scaler:
+                scaler.unscale_(optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+            run["batches_done"] += 1
+            if not torch.isfinite(norm):  # the same verdict on every rank: gradients are already averaged
+                optimizer.zero_grad(set_to_none=True)
+                if scaler:
+                    scaler.update()  # lower the scale
+                run["nonfinite"] += 1
+                run["streak"] += 1
+                if run["streak"] >= t.max_nonfinite:
+                    raise RecognizeError(
+                        f"{out}: {run['streak']} non-finite losses in a row (epoch {epoch}, batch "
+                        f"{run['batches_done']}, last ids {', '.join(batch['ids'][:3])}); stopped with the last good "
+                        f"checkpoint kept in {out / 'last.pt'} - lower train.lr or check those inputs")
                 continue
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-            optimizer.step()
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             scheduler.step()
             if ema is not None:
                 ema.update_parameters(model)
             if frozen and scheduler.last_epoch >= t.freeze_frontend_steps:
                 model.frontend.requires_grad_(True)
-                frozen = False
-            total_loss += loss.item() * n
-            total_utts += n
-            elapsed = time.time() - started
-            bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", speed=f"{total_utts / elapsed:.1f} utt/s")
+                frozen, wrapped = False, wrap(model)
+            run["streak"] = 0
+            mine["loss_sum"] += loss.item() * n
+            mine["utts"] += n
+            bar.set_postfix(loss=f"{mine['loss_sum'] / max(mine['utts'], 1):.3f}")
+            if t.save_every_steps and run["batches_done"] % t.save_every_steps == 0:
+                save()
 
-        dev = dev_errors(ema.module if ema is not None else model, dev_loader, alphabet, device, frame_unit)
+        dev = dev_errors(ema.module if ema is not None else model, dev_loader, alphabet, device,
+                         cfg.frame_unit, dtype)
+        sums = distributed.gather((mine["loss_sum"], mine["utts"], run["skipped"], unfit_now), proc)
+        skipped = {u for s in sums for u in s[2]}
+        new = {u: why for s in sums for u, why in s[3].items() if u not in reported}
+        reported.update(new)
+        if new:
+            listed = ", ".join(f"{u} ({why})" for u, why in sorted(new.items())[:10])
+            log(f"warning: skipped {len(new)} utterances whose labels cannot fit their output frames "
+                f"(or whose text is empty): {listed}{' ...' if len(new) > 10 else ''}")
         record = {
             "epoch": epoch,
-            "step": epoch * steps_per_epoch,
-            "train_loss": round(total_loss / max(total_utts, 1), 4),
+            "step": scheduler.last_epoch,
+            "train_loss": round(sum(s[0] for s in sums) / max(sum(s[1] for s in sums), 1), 4),
             "wer": round(dev["wer"], 4),
             "cer": round(dev["cer"], 4),
             "lr": scheduler.get_last_lr()[0],
             "seconds": round(time.time() - started, 1),
-            "skipped": len(skipped_ids),
-            "nonfinite_batches": nonfinite,
+            "skipped": len(skipped),
+            "nonfinite_batches": run["nonfinite"],
         }
+        if proc.distributed:
+            checksums = distributed.gather(weights_checksum(model), proc)
+            record["processes"] = proc.world
+            record["ranks_in_sync"] = all(c == checksums[0] for c in checksums)
         improved = best is None or headline(record, cfg) < headline(best, cfg)
-        if improved:
-            best, stale = record, 0
-        else:
-            stale += 1
+        best, run["stale"] = (record, 0) if improved else (best, run["stale"] + 1)
         history.append(record)
-        with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        log(f"epoch {epoch}: train loss {record['train_loss']:.3f}, dev WER {100 * record['wer']:.2f} % "
-            f"CER {100 * record['cer']:.2f} %, {record['seconds']:.0f} s{' (best)' if improved else ''}")
-        train_state = {
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": torch.get_rng_state(), "epoch": epoch, "best": best, "stale": stale,
-        }
-        if ema is not None:
-            train_state["ema"] = ema.state_dict()
-        if improved:
-            save_checkpoint(out / "best.pt", ema.module if ema is not None else model, cfg, alphabet)
-        if t.keep_epochs:
-            save_checkpoint(out / f"epoch{epoch}.pt", model, cfg, alphabet)
-            prune_snapshots(out, history, t.keep_epochs, cfg)
-        save_checkpoint(out / "last.pt", model, cfg, alphabet, train_state)
-        if t.patience and stale >= t.patience:
-            log(f"early stopping: no dev improvement for {stale} epochs")
+        run.update(epoch=epoch + 1, batches_done=0, best=best, nonfinite=0)
+        mine.update(loss_sum=0.0, utts=0)
+        if proc.main:
+            with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+            log(f"epoch {epoch}: train loss {record['train_loss']:.3f}, dev WER {100 * record['wer']:.2f} % "
+                f"CER {100 * record['cer']:.2f} %, {record['seconds']:.0f} s{' (best)' if improved else ''}")
+            if improved:
+                save_checkpoint(out / "best.pt", ema.module if ema is not None else model, cfg, alphabet)
+            if t.keep_epochs:
+                save_checkpoint(out / f"epoch{epoch}.pt", model, cfg, alphabet)
+                prune_snapshots(out, history, t.keep_epochs, cfg)
+        save()
+        if t.patience and run["stale"] >= t.patience:
+            log(f"early stopping: no dev improvement for {run['stale']} epochs")
             break
     return best
-

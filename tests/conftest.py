@@ -43,14 +43,21 @@ def sample_manifest(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def yesno_run(tmp_path_factory) -> Path:
-    """The yesno recipe end to end through the CLI: prepare the real archive, train.
-    Returns the run folder (best.pt, last.pt, metrics.jsonl, config.yaml)."""
+def yesno_data(tmp_path_factory) -> Path:
+    """The real yesno corpus prepared through the CLI: a folder with train.jsonl and dev.jsonl."""
     if not YESNO_ARCHIVE.exists():
         pytest.skip(f"needs the real yesno corpus at {YESNO_ARCHIVE}")
-    work = tmp_path_factory.mktemp("yesno")
-    done = run_cli("prepare", "yesno", "--source", YESNO_ARCHIVE, "--out", work / "data")
+    data = tmp_path_factory.mktemp("yesno") / "data"
+    done = run_cli("prepare", "yesno", "--source", YESNO_ARCHIVE, "--out", data)
     assert done.returncode == 0, done.stderr
+    return data
+
+
+@pytest.fixture(scope="session")
+def yesno_run(yesno_data) -> Path:
+    """The yesno recipe end to end through the CLI: prepare the real archive, train.
+    Returns the work folder: data/ (manifests) and run/ (best.pt, last.pt, metrics.jsonl, config.yaml)."""
+    work = yesno_data.parent
     done = run_cli("train", ROOT / "configs" / "yesno.yaml", "--out", work / "run",
                    "--set", f"train.train_manifest={work / 'data' / 'train.jsonl'}",
                    "--set", f"train.dev_manifest={work / 'data' / 'dev.jsonl'}", "--set", "train.threads=1")
