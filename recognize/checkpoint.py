@@ -19,7 +19,7 @@ import torch
 
 from .atomic import atomic_write
 from .config import Config, from_dict, validate
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, ModelError, RecognizeError
 from .model import CTCModel
 from .text import Alphabet
 
@@ -27,8 +27,13 @@ FORMAT, VERSION = "recognize", 1
 
 
 def atomic_save(obj, path: str | Path) -> None:
-    """torch.save to ``path`` through a temp file in the same folder + rename."""
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """torch.save to ``path`` through a temp file in the same folder + rename; a failed
+    write (a full disk) raises :class:`RecognizeError` and leaves ``path`` as it was."""
+    try:
+        atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    except (OSError, RuntimeError) as e:  # torch reports a failed write as a RuntimeError
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        raise RecognizeError(f"{path}: could not write the checkpoint ({reason}); the previous one is intact") from None
 
 
 def save_checkpoint(path, model: CTCModel, cfg: Config, alphabet: Alphabet, train_state: dict | None = None) -> None:
