@@ -15,6 +15,8 @@ from pathlib import Path
 
 from .errors import ConfigError
 
+CELLS = ("lstm", "lstmp", "gru", "rnn", "peephole", "cifg")  # see recognize.cells
+
 
 @dataclass
 class FeatureConfig:
@@ -56,7 +58,8 @@ class ModelConfig:
     subsample: int = 4  # frame-rate (or width) reduction: conv 4, stack any >= 1, cnn a power of 2
     conv_channels: int = 32
     cnn_channels: list[int] = field(default_factory=lambda: [16, 32, 48, 64])  # one block each
-    hidden: int = 256  # LSTM units per direction
+    cell: str = "lstm"  # lstm, lstmp (with proj), gru, rnn, peephole or cifg (recognize.cells)
+    hidden: int = 256  # recurrent units per direction
     layers: int = 3
     dropout: float = 0.2  # between LSTM layers and before the output layer
     proj: int = 0  # LSTM projection size (0: none)
@@ -190,6 +193,9 @@ def validate(cfg: Config) -> Config:
         (m.layers > 0, "model.layers", "must be > 0"),
         (0 <= m.dropout < 1, "model.dropout", "must be in [0, 1)"),
         (0 <= m.proj < m.hidden, "model.proj", "must be 0 or smaller than model.hidden"),
+        (m.cell in CELLS, "model.cell", f"must be one of {', '.join(CELLS)}"),
+        (m.cell != "lstmp" or m.proj > 0, "model.proj", "model.cell lstmp needs a projection size > 0"),
+        (m.proj == 0 or m.cell in ("lstm", "lstmp"), "model.proj", "only lstm and lstmp cells have a projection"),
         (m.conv_channels > 0, "model.conv_channels", "must be > 0"),
         (a.freq_masks >= 0 and a.time_masks >= 0, "augment", "mask counts must be >= 0"),
         (0 <= a.time_width < 1, "augment.time_width", "must be in [0, 1)"),

@@ -1,9 +1,11 @@
-"""Frontend -> stacked bidirectional LSTM -> linear -> log-softmax (CTC, blank = 0).
+"""Frontend -> stacked bidirectional recurrent encoder (LSTM by default, see
+:mod:`recognize.cells`) -> linear -> log-softmax (CTC, blank = 0).
 
 Every tensor that enters has padding; every part is written so that padding never
 reaches a valid output: padded frames are zeroed after normalization, the speech conv
 frontend uses valid (unpadded) convolutions, the image CNN re-zeroes the columns past
-each line after every block, and the LSTM runs on packed sequences. So a padded batch
+each line after every block, and the recurrent encoder runs on packed sequences (or masks
+padding itself). So a padded batch
 gives each item exactly what it gives alone (in eval mode: batch norm then uses its
 running statistics).
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .cells import encode, make_encoder, output_size
 from .config import ModelConfig
 
 
@@ -110,23 +112,6 @@ class CNNFrontend(nn.Module):
         return self.out(y.permute(0, 3, 1, 2).reshape(n, w, c * h)), lengths  # (N, W', C*H') -> (N, W', dim)
 
 
-def init_lstm(lstm: nn.LSTM) -> None:
-    """Literature defaults: forget-gate bias 1 (Jozefowicz et al. 2015), orthogonal
-    recurrent weights per gate (Saxe et al. 2014), Xavier input weights, other biases 0."""
-    h = lstm.hidden_size
-    for name, p in lstm.named_parameters():
-        if name.startswith("weight_hh"):
-            for gate in p.data.chunk(4, 0):
-                nn.init.orthogonal_(gate)
-        elif name.startswith("weight_ih"):
-            for gate in p.data.chunk(4, 0):
-                nn.init.xavier_uniform_(gate)
-        elif name.startswith("bias"):
-            nn.init.zeros_(p)
-            if name.startswith("bias_ih"):
-                p.data[h : 2 * h] = 1.0  # gate order is input, forget, cell, output
-
-
 class CTCModel(nn.Module):
     """features ``(N, T, F)`` float32 + lengths ``(N,)`` int64 ->
     log_probs ``(N, T', V)`` + out_lens ``(N,)`` int64.
@@ -145,13 +130,9 @@ class CTCModel(nn.Module):
             self.frontend = CNNFrontend(feats, cfg.cnn_channels, cfg.subsample, cfg.hidden)
         else:
             self.frontend = FrameStacking(feats, cfg.subsample, cfg.hidden)
-        self.encoder = nn.LSTM(
-            cfg.hidden, cfg.hidden, num_layers=cfg.layers, bidirectional=True, batch_first=True,
-            dropout=cfg.dropout if cfg.layers > 1 else 0.0, proj_size=cfg.proj,
-        )
-        init_lstm(self.encoder)
+        self.encoder = make_encoder(cfg.cell, cfg.hidden, cfg.hidden, cfg.layers, cfg.dropout, cfg.proj)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(2 * (cfg.proj or cfg.hidden), vocab)
+        self.head = nn.Linear(output_size(cfg.cell, cfg.hidden, cfg.proj), vocab)
 
     @property
     def subsample(self) -> int:
@@ -163,9 +144,7 @@ class CTCModel(nn.Module):
             features = nn.functional.pad(features, (0, 0, 0, min_frames - features.shape[1]))
         x = self.normalizer(features) * _mask(lengths, features.shape[1]).unsqueeze(-1)  # (N, T, F), padding = 0
         x, out_lens = self.frontend(x, lengths.clamp(min=min_frames))  # (N, T', H)
-        packed = pack_padded_sequence(x, out_lens.cpu(), batch_first=True, enforce_sorted=False)
-        x, _ = self.encoder(packed)
-        x, _ = pad_packed_sequence(x, batch_first=True)  # (N, max(out_lens), 2H)
+        x = encode(self.encoder, x, out_lens)  # (N, max(out_lens), D)
         x = self.head(self.dropout(x))  # (N, T', V)
         return x.float().log_softmax(dim=-1), out_lens.to(torch.int64)
 
