@@ -42,7 +42,7 @@ from .config import Config, from_dict
 from .data import ctc_fits, loader, make_dataset
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
-from .manifest import length_of, read_manifest
+from .manifest import LazyManifest, lengths_of
 from .metrics import corpus_errors
 from .model import CTCModel
 from .text import Alphabet
@@ -223,8 +223,8 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     dtype = autocast_dtype(t.precision, device)
     seed_everything(t.seed + proc.rank)  # every process its own SpecAugment and dropout draws
 
-    train_rows = read_manifest(t.train_manifest)
-    dev_rows = read_manifest(t.dev_manifest)
+    height = cfg.image.height if cfg.kind == "handwriting" else 0
+    train_rows, dev_rows = LazyManifest(t.train_manifest, height), LazyManifest(t.dev_manifest, height)
     resumed = read_checkpoint(out / "last.pt") if resume else None
     alphabet = Alphabet(resumed["alphabet"]) if resumed else Alphabet.from_texts(r["text"] for r in train_rows)
     init = read_checkpoint(t.init) if t.init and not resumed else None
@@ -242,11 +242,12 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
 
     train_set = make_dataset(train_rows, alphabet, cfg, train=True)
     budget = t.batch_seconds if cfg.kind == "speech" else t.batch_width
-    train_loader = loader(train_set, [length_of(r, cfg) for r in train_rows], budget, t.max_batch_size,
+    train_loader = loader(train_set, lengths_of(train_rows, cfg), budget, t.max_batch_size,
                           shuffle=True, seed=t.seed, num_workers=t.num_workers, rank=proc.rank, world=proc.world)
     sampler = train_loader.batch_sampler
-    dev_shard = distributed.shard(dev_rows, proc)
-    dev_loader = loader(make_dataset(dev_shard, alphabet, cfg, train=False), [length_of(r, cfg) for r in dev_shard],
+    dev_shard = distributed.shard(list(dev_rows), proc)
+    dev_lengths = distributed.shard(list(lengths_of(dev_rows, cfg)), proc)
+    dev_loader = loader(make_dataset(dev_shard, alphabet, cfg, train=False), dev_lengths,
                         budget, t.max_batch_size, shuffle=False, num_workers=t.num_workers)
 
     model = CTCModel(cfg.model, cfg.input_dim, len(alphabet))

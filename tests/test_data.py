@@ -71,3 +71,46 @@ def test_ctc_fits_counts_repeats():
     assert ctc_fits([1, 2, 3], 3)
     assert not ctc_fits([1, 1, 2], 3)  # the repeated 1 needs a blank between: 4 frames
     assert ctc_fits([1, 1, 2], 4)
+
+
+def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memory(tmp_path):
+    """200,000 rows: the eager list costs hundreds of MB, the lazy one a few (offsets and lengths)."""
+    import subprocess
+    import sys
+
+    from recognize.manifest import LazyManifest, read_manifest
+
+    path = tmp_path / "big.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(200_000):
+            f.write(json.dumps({"id": f"utt{i}", "audio": "a/b.wav", "text": f"zähle  {i} schäfchen",
+                                "duration": 1 + i % 7, "speaker": f"s{i % 50}"}, ensure_ascii=False) + "\n")
+    lazy = LazyManifest(path)
+    assert len(lazy) == 200_000 and lazy.lengths[:3].tolist() == [1, 2, 3]
+    eager = read_manifest(path)
+    for i in (0, 1, 99_999, 199_999, -1):
+        assert lazy[i] == eager[i]
+    assert [r["id"] for r in lazy][:2] == ["utt0", "utt1"]
+
+    def peak_growth_mb(code):
+        probe = (f"import resource, re\nfrom recognize.manifest import *\n"
+                 f"def rss(): return int(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"
+                 f"before = rss(); rows = {code}('{path}'); print((rss() - before) / 1024)")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        return float(done.stdout)
+
+    lazy_mb, eager_mb = peak_growth_mb("LazyManifest"), peak_growth_mb("read_manifest")
+    assert lazy_mb < 16 and eager_mb > 10 * lazy_mb, (lazy_mb, eager_mb)
+
+
+def test_a_lazy_manifest_names_the_bad_line(tmp_path):
+    from recognize.errors import ManifestError
+    from recognize.manifest import LazyManifest
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": "a", "audio": "a.wav", "text": "x"}\n\n{"id": "b", "audio": "b.wav"}\n')
+    with pytest.raises(ManifestError, match=r"m.jsonl:3: missing key 'text'"):
+        LazyManifest(path)
+    path.write_text('{"id": "a", "audio": "a.wav", "text": "x"}\n{"id": "a", "audio": "b.wav", "text": "y"}\n')
+    with pytest.raises(ManifestError, match="duplicate id 'a'"):
+        LazyManifest(path)
