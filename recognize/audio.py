@@ -19,22 +19,26 @@ from .errors import AudioError
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
 
 
-def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None) -> np.ndarray:
     """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
 
     Returns: ``(samples,)`` float32, nominally in [-1, 1]. Channels are averaged;
     integer formats are scaled to float; other rates are resampled (soxr, high quality).
-    Raises :class:`AudioError` with one line naming the file and the problem.
+    ``content``: the file's bytes, already read (a member of a shard); ``path`` then
+    only names it. Raises :class:`AudioError` with one line naming the file and the problem.
     """
+    import io
+
     import soundfile as sf
 
     path = Path(path)
-    if not path.exists():
+    if content is None and not path.exists():
         raise AudioError(f"{path}: no such file")
-    if path.is_dir():
+    if content is None and path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(io.BytesIO(content) if content is not None else str(path), dtype="float32",
+                             always_2d=True)
     except Exception as e:  # libsndfile reports every decoding problem the same way
         reason = str(e).split(":")[-1].strip() or type(e).__name__
         raise AudioError(f"{path}: not a readable audio file ({reason})") from None

@@ -100,6 +100,16 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_shard(args) -> int:
+    from .config import load_config
+    from .shards import write_shards
+
+    cfg = load_config(args.config)
+    shards = write_shards(args.manifest, args.out, cfg, args.shard_size)
+    print(f"{len(shards)} shards -> {args.out} (train with --set train.train_shards={args.out})")
+    return 0
+
+
 def cmd_prepare(args) -> int:
     import importlib
 
@@ -297,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune from a checkpoint, even with another alphabet (train.init_alphabet: union or "
                         "new; train.freeze_frontend_steps)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("shard", help="pack a manifest and its files into tar shards for streamed training",
+                       description="Write WebDataset-style tar shards (one .json row + the media file per item) "
+                                   "and shards.json. Copy the folder anywhere (an HTTP server, object storage "
+                                   "behind HTTP) and train with train.train_shards=FOLDER_OR_URL.")
+    p.add_argument("manifest")
+    p.add_argument("--config", required=True, metavar="CONFIG.yaml",
+                   help="the training config: its kind and image height give the lengths used for batching")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--shard-size", type=int, default=1000, metavar="N", help="items per shard (default 1000)")
+    p.set_defaults(func=cmd_shard)
 
     p = sub.add_parser("prepare", help="prepare a corpus: release -> JSON Lines manifests")
     p.add_argument("corpus", choices=CORPORA)

@@ -74,6 +74,8 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     train_manifest: str = ""
+    train_shards: str = ""  # instead of train_manifest: a folder or http(s) URL of tar shards (recognize shard)
+    shuffle_buffer: int = 2000  # with train_shards: items pooled for shuffling and length buckets
     dev_manifest: str = ""
     epochs: int = 60
     batch_seconds: float = 60.0  # speech: padded audio seconds per batch (length-bucketed)
@@ -216,6 +218,7 @@ def validate(cfg: Config) -> Config:
         (t.save_every_steps >= 0, "train.save_every_steps", "must be >= 0"),
         (t.max_nonfinite > 0, "train.max_nonfinite", "must be > 0"),
         (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision", "must be auto, fp32, bf16 or fp16"),
+        (t.shuffle_buffer > 0, "train.shuffle_buffer", "must be > 0"),
         (t.stats_utterances > 0, "train.stats_utterances", "must be > 0"),
         (t.freeze_frontend_steps >= 0, "train.freeze_frontend_steps", "must be >= 0"),
     ]

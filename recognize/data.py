@@ -14,12 +14,45 @@ from .config import Config, FeatureConfig, ImageConfig
 from .text import Alphabet
 
 
-class SpeechDataset(torch.utils.data.Dataset):
-    """Items ``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}``.
+def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
+                content: bytes | None = None) -> dict:
+    """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
+    audio played ``speed`` times faster (``content``: the audio file's bytes, if read already)."""
+    wave = load_audio(row["audio"], features.sample_rate, content)
+    if speed != 1.0:
+        wave = speed_perturb(wave, speed, features.sample_rate)
+    text = row.get("text", "")
+    return {
+        "id": row["id"],
+        "features": torch.from_numpy(log_mel(wave, features)),
+        "labels": torch.tensor(alphabet.encode(text), dtype=torch.int64),
+        "text": text,
+    }
 
-    With ``speed_factors``, each item is played at a factor drawn from a generator seeded
-    by (seed, epoch, index): reproducible whatever the worker layout.
-    """
+
+def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=None,
+              content: bytes | None = None) -> dict:
+    """``{"id", "features": (W, H) float32 (the line image transposed, background 0),
+    "labels", "text"}`` of one row, distorted when ``distort_rng`` is given."""
+    from .augment import distort_image
+    from .image import load_image
+
+    pixels = load_image(row["image"], image.height, content=content)  # (H, W)
+    if distort_rng is not None:
+        pixels = distort_image(pixels, distort_rng)
+    text = row.get("text", "")
+    return {
+        "id": row["id"],
+        "features": torch.from_numpy(np.ascontiguousarray(pixels.T, dtype=np.float32)),
+        "labels": torch.tensor(alphabet.encode(text), dtype=torch.int64),
+        "text": text,
+    }
+
+
+class SpeechDataset(torch.utils.data.Dataset):
+    """:func:`speech_item` of each row. With ``speed_factors``, each item is played at a
+    factor drawn from a generator seeded by (seed, epoch, index): reproducible whatever
+    the worker layout."""
 
     def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0):
         self.rows, self.alphabet, self.features = rows, alphabet, features
@@ -30,24 +63,15 @@ class SpeechDataset(torch.utils.data.Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
-        row = self.rows[index]
-        wave = load_audio(row["audio"], self.features.sample_rate)
+        speed = 1.0
         if self.speed_factors:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            wave = speed_perturb(wave, float(rng.choice(self.speed_factors)), self.features.sample_rate)
-        text = row.get("text", "")
-        return {
-            "id": row["id"],
-            "features": torch.from_numpy(log_mel(wave, self.features)),
-            "labels": torch.tensor(self.alphabet.encode(text), dtype=torch.int64),
-            "text": text,
-        }
+            speed = float(np.random.default_rng([self.seed, self.epoch, index]).choice(self.speed_factors))
+        return speech_item(self.rows[index], self.alphabet, self.features, speed)
 
 
 class LineImageDataset(torch.utils.data.Dataset):
-    """Items ``{"id", "features": (W, H) float32 (the line image transposed, background 0),
-    "labels", "text"}``; with ``distort`` > 0 each line is distorted with that probability,
-    from a generator seeded by (seed, epoch, index)."""
+    """:func:`line_item` of each row; with ``distort`` > 0 each line is distorted with that
+    probability, from a generator seeded by (seed, epoch, index)."""
 
     def __init__(self, rows, alphabet: Alphabet, image: ImageConfig, distort: float = 0.0, seed: int = 0):
         self.rows, self.alphabet, self.image = rows, alphabet, image
@@ -57,22 +81,27 @@ class LineImageDataset(torch.utils.data.Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
-        from .augment import distort_image
-        from .image import load_image
-
-        row = self.rows[index]
-        pixels = load_image(row["image"], self.image.height)  # (H, W)
+        rng = None
         if self.distort:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            if rng.random() < self.distort:
-                pixels = distort_image(pixels, rng)
-        text = row.get("text", "")
-        return {
-            "id": row["id"],
-            "features": torch.from_numpy(np.ascontiguousarray(pixels.T, dtype=np.float32)),
-            "labels": torch.tensor(self.alphabet.encode(text), dtype=torch.int64),
-            "text": text,
-        }
+            rng = rng if rng.random() < self.distort else None
+        return line_item(self.rows[index], self.alphabet, self.image, rng)
+
+
+def stream_item_maker(alphabet: Alphabet, cfg: Config):
+    """``make(row, content, epoch) -> item`` for :class:`~recognize.shards.ShardStream`, with
+    the training augmentation of ``cfg`` drawn from (seed, epoch, the row's id)."""
+    import zlib
+
+    def make(row: dict, content: bytes, epoch: int) -> dict:
+        rng = np.random.default_rng([cfg.train.seed, epoch, zlib.crc32(row["id"].encode())])
+        if cfg.kind == "speech":
+            factors = cfg.augment.speed_factors
+            return speech_item(row, alphabet, cfg.features, float(rng.choice(factors)) if factors else 1.0, content)
+        distort = cfg.augment.distort and rng.random() < cfg.augment.distort
+        return line_item(row, alphabet, cfg.image, rng if distort else None, content)
+
+    return make
 
 
 def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):

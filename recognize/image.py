@@ -24,23 +24,26 @@ from .text import normalize_text
 MAX_PIXELS = 50_000_000
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Decode an image file (first frame) with its EXIF orientation applied.
+def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
+    """Decode an image file (first frame) with its EXIF orientation applied; ``content``:
+    the file's bytes, already read (``path`` then only names it).
 
     Raises :class:`ImageError` with one line naming the file: missing, a directory,
     empty, not an image, truncated or corrupt, no pixels, more than ``MAX_PIXELS``.
     """
+    import io
+
     path = Path(path)
-    if not path.exists():
+    if content is None and not path.exists():
         raise ImageError(f"{path}: no such file")
-    if path.is_dir():
+    if content is None and path.is_dir():
         raise ImageError(f"{path}: is a directory, not an image file")
-    if path.stat().st_size == 0:
+    if (len(content) if content is not None else path.stat().st_size) == 0:
         raise ImageError(f"{path}: empty file")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(content) if content is not None else path) as image:
                 width, height = image.size
                 if width * height == 0:
                     raise ImageError(f"{path}: image has no pixels ({width}x{height})")
@@ -80,7 +83,7 @@ def to_gray(image: Image.Image) -> np.ndarray:
     return np.clip(gray, 0, 1)
 
 
-def load_image(path: str | Path, height: int, min_width: int = 1) -> np.ndarray:
+def load_image(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None) -> np.ndarray:
     """Read a line image as ``(height, W)`` float32 in [0, 1], background 0, ink towards 1.
 
     The aspect ratio is kept: ``W = max(min_width, max(1, round(width * height / H)))``;
@@ -89,13 +92,13 @@ def load_image(path: str | Path, height: int, min_width: int = 1) -> np.ndarray:
     image whose border is mostly dark (light ink on a dark ground) is kept as it is.
     Raises :class:`ImageError` (see :func:`open_image`).
     """
-    return load_line(path, height, min_width)[0]
+    return load_line(path, height, min_width, content)[0]
 
 
-def load_line(path: str | Path, height: int, min_width: int = 1) -> tuple[np.ndarray, int]:
+def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None) -> tuple[np.ndarray, int]:
     """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
     to map positions in the normalized line back onto the input image."""
-    gray = to_gray(open_image(path))
+    gray = to_gray(open_image(path, content))
     h, w = gray.shape
     width = max(1, round(w * height / h))
     if (h, w) != (height, width):

@@ -39,13 +39,14 @@ from .atomic import atomic_write_text
 from .augment import spec_augment
 from .checkpoint import init_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import Config, from_dict
-from .data import ctc_fits, loader, make_dataset
+from .data import ctc_fits, loader, make_dataset, speech_item, stream_item_maker
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
 from .manifest import LazyManifest, lengths_of
 from .metrics import corpus_errors
 from .model import CTCModel
-from .text import Alphabet
+from .shards import ShardStream, read_index, read_shard
+from .text import BLANK, Alphabet
 
 PROC = distributed.Process()  # this process's place in a torchrun job (set by train)
 
@@ -58,18 +59,30 @@ def log(message: str) -> None:
         tqdm.write(message, file=sys.stderr)
 
 
-def feature_stats(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-bin mean and standard deviation of the features of ``dataset[i] for i in indices``
-    (no augmentation), summed over every process's share."""
+def feature_stats(features) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and standard deviation of ``(T, F)`` feature tensors (this process's
+    share; the sums of every process are added up)."""
     total, total_sq, frames = torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64), 0
-    for i in distributed.shard(list(indices), PROC):
-        f = dataset[i]["features"].double()
+    for f in features:
+        f = f.double()
         total, total_sq, frames = total + f.sum(0), total_sq + (f**2).sum(0), frames + len(f)
     sums = distributed.gather((total, total_sq, frames), PROC)
     total, total_sq, frames = (sum(s[k] for s in sums) for k in range(3))
     mean = total / frames
     std = (total_sq / frames - mean**2).clamp(min=1e-8).sqrt()
     return mean.float(), std.float()
+
+
+def stats_features(cfg: Config, alphabet: Alphabet, rows, n: int):
+    """This process's share of the features of ``n`` training utterances, without augmentation:
+    a random sample of the manifest ``rows``, or the first ``n`` items of the shards."""
+    if rows is not None:
+        sample = sorted(np.random.default_rng(cfg.train.seed).permutation(len(rows))[:n])
+        dataset = make_dataset(rows, alphabet, cfg, train=False)
+        return (dataset[int(i)]["features"] for i in distributed.shard(sample, PROC))
+    pairs = (pair for shard in read_index(cfg.train.train_shards)["shards"] for pair in read_shard(shard["url"]))
+    return (speech_item(row, alphabet, cfg.features, content=content)["features"]
+            for i, (row, content) in zip(range(n), pairs) if i % PROC.world == PROC.rank)
 
 
 def lr_lambda(warmup: int, total: int, final_ratio: float):
@@ -212,8 +225,8 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     from tqdm import tqdm
 
     t, proc = cfg.train, PROC
-    if not t.train_manifest or not t.dev_manifest:
-        raise ConfigError("train.train_manifest and train.dev_manifest must be set")
+    if not (t.train_manifest or t.train_shards) or not t.dev_manifest:
+        raise ConfigError("train.train_manifest (or train.train_shards) and train.dev_manifest must be set")
     if (out / "last.pt").exists() and not resume:
         raise RecognizeError(f"{out}: already holds a run (last.pt); pass --resume to continue it or choose another --out")
     if resume and not (out / "last.pt").exists():
@@ -224,9 +237,19 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     seed_everything(t.seed + proc.rank)  # every process its own SpecAugment and dropout draws
 
     height = cfg.image.height if cfg.kind == "handwriting" else 0
-    train_rows, dev_rows = LazyManifest(t.train_manifest, height), LazyManifest(t.dev_manifest, height)
+    dev_rows = LazyManifest(t.dev_manifest, height)
+    if t.train_shards:  # streamed: the index has every length and character
+        index = read_index(t.train_shards)
+        if index["kind"] != cfg.kind:
+            raise ConfigError(f"train.train_shards: {t.train_shards} holds {index['kind']} data, the config is for {cfg.kind}")
+        train_rows, n_train = None, len(index["lengths"])
+        alphabet = Alphabet([BLANK] + sorted(index["characters"]))
+    else:
+        train_rows = LazyManifest(t.train_manifest, height)
+        n_train, alphabet = len(train_rows), Alphabet.from_texts(r["text"] for r in train_rows)
     resumed = read_checkpoint(out / "last.pt") if resume else None
-    alphabet = Alphabet(resumed["alphabet"]) if resumed else Alphabet.from_texts(r["text"] for r in train_rows)
+    if resumed:
+        alphabet = Alphabet(resumed["alphabet"])
     init = read_checkpoint(t.init) if t.init and not resumed else None
     if init:  # fine-tuning: the checkpoint's architecture and input settings, a possibly new alphabet
         start = from_dict(init["config"])
@@ -235,16 +258,21 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         cfg.model, cfg.features, cfg.image = start.model, start.features, start.image
         if t.init_alphabet == "union":
             alphabet = Alphabet(init["alphabet"]).union(alphabet)
-    for name, rows in (("train", train_rows), ("dev", dev_rows)):
+    for name, rows in (("train", train_rows or []), ("dev", dev_rows)):
         unknown = set().union(*(alphabet.unknown(r["text"]) for r in rows))
         if unknown:
             log(f"warning: {name} text has characters outside the alphabet, skipped in labels: {''.join(sorted(unknown))!r}")
 
-    train_set = make_dataset(train_rows, alphabet, cfg, train=True)
     budget = t.batch_seconds if cfg.kind == "speech" else t.batch_width
-    train_loader = loader(train_set, lengths_of(train_rows, cfg), budget, t.max_batch_size,
-                          shuffle=True, seed=t.seed, num_workers=t.num_workers, rank=proc.rank, world=proc.world)
-    sampler = train_loader.batch_sampler
+    if t.train_shards:
+        train_set = sampler = ShardStream(t.train_shards, stream_item_maker(alphabet, cfg), budget, t.max_batch_size,
+                                          t.seed, proc.rank, proc.world, t.shuffle_buffer)
+        train_loader = torch.utils.data.DataLoader(train_set, batch_size=None, num_workers=t.num_workers)
+    else:
+        train_set = make_dataset(train_rows, alphabet, cfg, train=True)
+        train_loader = loader(train_set, lengths_of(train_rows, cfg), budget, t.max_batch_size, shuffle=True,
+                              seed=t.seed, num_workers=t.num_workers, rank=proc.rank, world=proc.world)
+        sampler = train_loader.batch_sampler
     dev_shard = distributed.shard(list(dev_rows), proc)
     dev_lengths = distributed.shard(list(lengths_of(dev_rows, cfg)), proc)
     dev_loader = loader(make_dataset(dev_shard, alphabet, cfg, train=False), dev_lengths,
@@ -257,10 +285,9 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         shared = init_from_checkpoint(model, init, alphabet)
         log(f"initialized from {t.init}: {shared} of {len(alphabet)} symbols shared with its alphabet")
     elif cfg.kind == "speech":  # line images are already in [0, 1]: no statistics needed
-        sample = np.random.default_rng(t.seed).permutation(len(train_rows))[: t.stats_utterances]
-        log(f"computing feature statistics over {len(sample)} training utterances")
-        stats_set = make_dataset(train_rows, alphabet, cfg, train=False)
-        model.normalizer.mean, model.normalizer.std = feature_stats(stats_set, sorted(sample))
+        n = min(n_train, t.stats_utterances)
+        log(f"computing feature statistics over {n} training utterances")
+        model.normalizer.mean, model.normalizer.std = feature_stats(stats_features(cfg, alphabet, train_rows, n))
     model.to(device).train()
 
     def wrap(model):  # DDP registers the weights that require gradients when it is built
@@ -309,7 +336,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (out / "metrics.jsonl").unlink(missing_ok=True)
         log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
-            f"{len(train_rows)} train / {len(dev_rows)} dev utterances, device {device}"
+            f"{n_train} train / {len(dev_rows)} dev utterances, device {device}"
             + (f", {proc.world} processes" if proc.distributed else ""))
     history = [r for r in read_history(out) if r["epoch"] < run["epoch"]] if resumed else []
     if resumed and proc.main:  # drop records of an epoch that last.pt does not include
