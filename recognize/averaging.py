@@ -53,8 +53,10 @@ def pick_epochs(run: str | Path, last: int = 0, best: int = 0) -> list[Path]:
     else:
         import yaml
 
-        speech = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")).get("kind") == "speech"
-        chosen = sorted(records, key=lambda r: (r["wer"], r["cer"]) if speech else (r["cer"], r["wer"]))[:best]
+        from .train import headline
+
+        kind = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")).get("kind")
+        chosen = sorted(records, key=lambda r: headline(r, kind))[:best]
     paths = [run / f"epoch{r['epoch']}.pt" for r in sorted(chosen, key=lambda r: r["epoch"])]
     missing = [p.name for p in paths if not p.exists()]
     if missing:

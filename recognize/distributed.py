@@ -44,12 +44,12 @@ def start(device: str = "auto") -> tuple[Process, "torch.device"]:
     import torch
     import torch.distributed as dist
 
+    from .torch_runtime import pick_device
+
     proc = from_env()
-    if device == "auto":
-        device = f"cuda:{proc.local_rank}" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and proc.distributed:
-        device = f"cuda:{proc.local_rank}"
-    device = torch.device(device)
+    device = pick_device(device)
+    if device.type == "cuda" and device.index is None:  # one GPU per process on a node
+        device = torch.device("cuda", proc.local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if proc.distributed and not dist.is_initialized():

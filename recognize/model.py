@@ -4,10 +4,9 @@
 Every tensor that enters has padding; every part is written so that padding never
 reaches a valid output: padded frames are zeroed after normalization, the speech conv
 frontend uses valid (unpadded) convolutions, the image CNN re-zeroes the columns past
-each line after every block, and the recurrent encoder runs on packed sequences (or masks
-padding itself). So a padded batch
-gives each item exactly what it gives alone (in eval mode: batch norm then uses its
-running statistics).
+each line after every block, and the recurrent encoder runs on packed sequences (or
+masks padding itself). So a padded batch gives each item exactly what it gives alone
+(in eval mode: batch norm then uses its running statistics).
 """
 
 from __future__ import annotations

@@ -131,15 +131,16 @@ class ShardStream(torch.utils.data.IterableDataset):
     """Length-bucketed training batches streamed from tar shards (see the module docstring):
     an iterable dataset whose items are collated batches (use ``DataLoader(batch_size=None)``).
 
-    Set ``epoch`` and ``start`` (batches of this process's epoch already done) before
-    iterating; ``len()`` is the number of batches left in the epoch.
+    ``index`` is :func:`read_index`'s (of a folder or URL). Set ``epoch`` and ``start``
+    (batches of this process's epoch already done) before iterating; ``len()`` is the
+    number of batches left in the epoch.
     """
 
-    def __init__(self, source: str, make_item, budget: float, max_batch_size: int, seed: int = 0,
+    def __init__(self, index: dict, make_item, budget: float, max_batch_size: int, seed: int = 0,
                  rank: int = 0, world: int = 1, buffer: int = 2000):
         from .data import BucketBatchSampler
 
-        self.index = read_index(source)
+        self.index = index
         self.make_item, self.budget, self.max_batch_size = make_item, budget, max_batch_size
         self.seed, self.rank, self.world, self.buffer = seed, rank, world, buffer
         self.epoch, self.start = 0, 0

@@ -73,14 +73,14 @@ def feature_stats(features) -> tuple[torch.Tensor, torch.Tensor]:
     return mean.float(), std.float()
 
 
-def stats_features(cfg: Config, alphabet: Alphabet, rows, n: int):
+def stats_features(cfg: Config, alphabet: Alphabet, n: int, rows=None, index: dict | None = None):
     """This process's share of the features of ``n`` training utterances, without augmentation:
-    a random sample of the manifest ``rows``, or the first ``n`` items of the shards."""
+    a random sample of the manifest ``rows``, or the first ``n`` items of the shards of ``index``."""
     if rows is not None:
         sample = sorted(np.random.default_rng(cfg.train.seed).permutation(len(rows))[:n])
         dataset = make_dataset(rows, alphabet, cfg, train=False)
         return (dataset[int(i)]["features"] for i in distributed.shard(sample, PROC))
-    pairs = (pair for shard in read_index(cfg.train.train_shards)["shards"] for pair in read_shard(shard["url"]))
+    pairs = (pair for shard in index["shards"] for pair in read_shard(shard["url"]))
     return (speech_item(row, alphabet, cfg.features, content=content)["features"]
             for i, (row, content) in zip(range(n), pairs) if i % PROC.world == PROC.rank)
 
@@ -153,9 +153,9 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
     return loss / len(keep), len(keep), unfit
 
 
-def headline(record: dict, cfg: Config) -> tuple[float, float]:
+def headline(record: dict, kind: str) -> tuple[float, float]:
     """What "best" means: the lowest WER (then CER) for speech, CER (then WER) for handwriting."""
-    return (record["wer"], record["cer"]) if cfg.kind == "speech" else (record["cer"], record["wer"])
+    return (record["wer"], record["cer"]) if kind == "speech" else (record["cer"], record["wer"])
 
 
 def read_history(out: Path) -> list[dict]:
@@ -169,7 +169,7 @@ def read_history(out: Path) -> list[dict]:
 def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> None:
     """Delete epoch snapshots that are neither among the last ``keep`` nor the best ``keep`` epochs."""
     last = {r["epoch"] for r in history[-keep:]}
-    best = {r["epoch"] for r in sorted(history, key=lambda r: headline(r, cfg))[:keep]}
+    best = {r["epoch"] for r in sorted(history, key=lambda r: headline(r, cfg.kind))[:keep]}
     for path in out.glob("epoch*.pt"):
         if int(path.stem[len("epoch"):]) not in last | best:
             path.unlink()
@@ -245,7 +245,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         train_rows, n_train = None, len(index["lengths"])
         alphabet = Alphabet([BLANK] + sorted(index["characters"]))
     else:
-        train_rows = LazyManifest(t.train_manifest, height)
+        index, train_rows = None, LazyManifest(t.train_manifest, height)
         n_train, alphabet = len(train_rows), Alphabet.from_texts(r["text"] for r in train_rows)
     resumed = read_checkpoint(out / "last.pt") if resume else None
     if resumed:
@@ -265,7 +265,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
 
     budget = t.batch_seconds if cfg.kind == "speech" else t.batch_width
     if t.train_shards:
-        train_set = sampler = ShardStream(t.train_shards, stream_item_maker(alphabet, cfg), budget, t.max_batch_size,
+        train_set = sampler = ShardStream(index, stream_item_maker(alphabet, cfg), budget, t.max_batch_size,
                                           t.seed, proc.rank, proc.world, t.shuffle_buffer)
         train_loader = torch.utils.data.DataLoader(train_set, batch_size=None, num_workers=t.num_workers)
     else:
@@ -287,7 +287,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     elif cfg.kind == "speech":  # line images are already in [0, 1]: no statistics needed
         n = min(n_train, t.stats_utterances)
         log(f"computing feature statistics over {n} training utterances")
-        model.normalizer.mean, model.normalizer.std = feature_stats(stats_features(cfg, alphabet, train_rows, n))
+        model.normalizer.mean, model.normalizer.std = feature_stats(stats_features(cfg, alphabet, n, train_rows, index))
     model.to(device).train()
 
     def wrap(model):  # DDP registers the weights that require gradients when it is built
@@ -342,7 +342,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     if resumed and proc.main:  # drop records of an epoch that last.pt does not include
         atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 
-    def save(train_state_too: bool = True) -> None:
+    def save() -> None:
         """last.pt (collective under torchrun: every process hands rank 0 its generators)."""
         ranks = distributed.gather({"rng": rng_state(device), **mine}, proc)
         if not proc.main:
@@ -427,7 +427,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
             checksums = distributed.gather(weights_checksum(model), proc)
             record["processes"] = proc.world
             record["ranks_in_sync"] = all(c == checksums[0] for c in checksums)
-        improved = best is None or headline(record, cfg) < headline(best, cfg)
+        improved = best is None or headline(record, cfg.kind) < headline(best, cfg.kind)
         best, run["stale"] = (record, 0) if improved else (best, run["stale"] + 1)
         history.append(record)
         run.update(epoch=epoch + 1, batches_done=0, best=best, nonfinite=0)

@@ -10,7 +10,7 @@ import torch
 
 from recognize.config import load_config
 from recognize.data import stream_item_maker
-from recognize.shards import ShardStream, read_shard, write_shards
+from recognize.shards import ShardStream, read_index, read_shard, write_shards
 from recognize.text import Alphabet
 
 from conftest import ROOT, run_cli
@@ -32,7 +32,7 @@ def test_shards_round_trip_stream_and_resume(yesno_data, tmp_path):
 
     alphabet = Alphabet.from_texts(r["text"] for r in rows)
     make = stream_item_maker(alphabet, cfg)
-    stream = ShardStream(str(tmp_path / "shards"), make, 40, 8, seed=1, buffer=100)
+    stream = ShardStream(read_index(str(tmp_path / "shards")), make, 40, 8, seed=1, buffer=100)
     stream.epoch = 1
     whole = ids_of(stream)
     assert len(whole) == stream.steps and sorted(i for b in whole for i in b) == sorted(r["id"] for r in rows)
@@ -50,7 +50,7 @@ def test_shards_round_trip_stream_and_resume(yesno_data, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        remote = ShardStream(f"http://127.0.0.1:{server.server_port}", make, 40, 8, seed=1, buffer=100)
+        remote = ShardStream(read_index(f"http://127.0.0.1:{server.server_port}"), make, 40, 8, seed=1, buffer=100)
         remote.epoch = 1
         assert ids_of(remote) == whole
     finally:
