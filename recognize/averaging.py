@@ -3,11 +3,11 @@ and NeMo do after training), often a little better than any single epoch."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .checkpoint import atomic_save, read_checkpoint
 from .errors import ModelError, RecognizeError
+from .history import headline, read_history, run_kind
 
 
 def average_checkpoints(paths: list[str | Path], output: str | Path) -> None:
@@ -41,21 +41,11 @@ def pick_epochs(run: str | Path, last: int = 0, best: int = 0) -> list[Path]:
     chosen epoch must still have its ``epochN.pt`` (train.keep_epochs keeps the last
     and best N)."""
     run = Path(run)
-    metrics = run / "metrics.jsonl"
-    try:
-        records = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as e:
-        raise RecognizeError(f"{metrics}: cannot read ({e.strerror})") from None
-    if not records:
-        raise RecognizeError(f"{metrics}: no epoch finished yet")
+    records = read_history(run)
     if last:
         chosen = records[-last:]
     else:
-        import yaml
-
-        from .train import headline
-
-        kind = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")).get("kind")
+        kind = run_kind(run)
         chosen = sorted(records, key=lambda r: headline(r, kind))[:best]
     paths = [run / f"epoch{r['epoch']}.pt" for r in sorted(chosen, key=lambda r: r["epoch"])]
     missing = [p.name for p in paths if not p.exists()]

@@ -78,23 +78,13 @@ def cmd_compare(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    import json
-
     from .atomic import atomic_write
-    from .errors import RecognizeError
+    from .history import read_history
     from .plots import training_curves
 
     run = Path(args.run)
-    try:
-        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
-    except OSError as e:
-        raise RecognizeError(f"{run / 'metrics.jsonl'}: cannot read ({e.strerror})") from None
-    except json.JSONDecodeError as e:
-        raise RecognizeError(f"{run / 'metrics.jsonl'}: not JSON Lines ({e.msg})") from None
-    if not records:
-        raise RecognizeError(f"{run / 'metrics.jsonl'}: no epoch finished yet")
     output = Path(args.output or run / "curves.png")
-    png = training_curves(records, str(run))
+    png = training_curves(read_history(run), str(run))
     atomic_write(output, lambda tmp: tmp.write_bytes(png))
     print(f"wrote {output}")
     return 0

@@ -42,6 +42,7 @@ from .config import Config, from_dict
 from .data import ctc_fits, loader, make_dataset, speech_item, stream_item_maker
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
+from .history import headline, read_history
 from .manifest import LazyManifest, lengths_of
 from .metrics import corpus_errors
 from .model import CTCModel
@@ -151,19 +152,6 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
         blank=0, reduction="sum", zero_infinity=True,
     )
     return loss / len(keep), len(keep), unfit
-
-
-def headline(record: dict, kind: str) -> tuple[float, float]:
-    """What "best" means: the lowest WER (then CER) for speech, CER (then WER) for handwriting."""
-    return (record["wer"], record["cer"]) if kind == "speech" else (record["cer"], record["wer"])
-
-
-def read_history(out: Path) -> list[dict]:
-    """The epoch records of a run folder's metrics.jsonl (none if it is missing)."""
-    path = out / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> None:
@@ -338,7 +326,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
             f"{n_train} train / {len(dev_rows)} dev utterances, device {device}"
             + (f", {proc.world} processes" if proc.distributed else ""))
-    history = [r for r in read_history(out) if r["epoch"] < run["epoch"]] if resumed else []
+    history = [r for r in read_history(out, required=False) if r["epoch"] < run["epoch"]] if resumed else []
     if resumed and proc.main:  # drop records of an epoch that last.pt does not include
         atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from recognize import train as training
-from recognize.averaging import average_checkpoints
+from recognize.averaging import average_checkpoints, pick_epochs
 from recognize.checkpoint import read_checkpoint, save_checkpoint
 from recognize.errors import ModelError, RecognizeError
 
@@ -133,3 +133,19 @@ def test_average_is_the_mean_of_the_weights(sample_manifest, tmp_path):
     (tmp_path / "run" / "epoch2.pt").unlink()
     done = run_cli("average", "--run", tmp_path / "run", "--last", 2, "-o", tmp_path / "x.pt")
     assert done.returncode == 1 and "no snapshot" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_average_best_picks_by_the_runs_headline_error(tmp_path):
+    records = [{"epoch": 1, "wer": 0.5, "cer": 0.10}, {"epoch": 2, "wer": 0.3, "cer": 0.30},
+               {"epoch": 3, "wer": 0.4, "cer": 0.05}, {"epoch": 4, "wer": 0.3, "cer": 0.20}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    for r in records:
+        (tmp_path / f"epoch{r['epoch']}.pt").touch()
+    (tmp_path / "config.yaml").write_text("kind: speech\n")
+    assert [p.name for p in pick_epochs(tmp_path, best=2)] == ["epoch2.pt", "epoch4.pt"]  # WER, then CER
+    (tmp_path / "config.yaml").write_text("kind: handwriting\n")
+    assert [p.name for p in pick_epochs(tmp_path, best=2)] == ["epoch1.pt", "epoch3.pt"]  # CER first
+    assert [p.name for p in pick_epochs(tmp_path, last=1)] == ["epoch4.pt"]
+    (tmp_path / "config.yaml").unlink()
+    with pytest.raises(RecognizeError, match="cannot read the run's kind"):
+        pick_epochs(tmp_path, best=1)

@@ -1,0 +1,49 @@
+"""A training run's history: the epoch records of ``RUN/metrics.jsonl`` and what "best" means.
+
+Torch-free, so that plotting, averaging and the recipes' tables read runs the same way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import RecognizeError
+
+
+def headline(record: dict, kind: str) -> tuple[float, float]:
+    """What "best" means: the lowest WER (then CER) for speech, CER (then WER) for handwriting."""
+    return (record["wer"], record["cer"]) if kind == "speech" else (record["cer"], record["wer"])
+
+
+def read_history(run: str | Path, required: bool = True) -> list[dict]:
+    """The epoch records of ``run/metrics.jsonl``, oldest first. With ``required`` a missing,
+    unreadable or empty file is a one-line error; without, a missing file is no epochs."""
+    path = Path(run) / "metrics.jsonl"
+    if not required and not path.exists():
+        return []
+    try:
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as e:
+        raise RecognizeError(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise RecognizeError(f"{path}: not JSON Lines ({e.msg})") from None
+    if required and not records:
+        raise RecognizeError(f"{path}: no epoch finished yet")
+    return records
+
+
+def run_kind(run: str | Path) -> str:
+    """``speech`` or ``handwriting``: the kind in the run's saved ``config.yaml``."""
+    import yaml
+
+    path = Path(run) / "config.yaml"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))["kind"]
+    except (OSError, TypeError, KeyError, yaml.YAMLError):
+        raise RecognizeError(f"{path}: cannot read the run's kind (is {run} a training run folder?)") from None
+
+
+def best_record(run: str | Path) -> dict:
+    """The run's best epoch record by :func:`headline`."""
+    kind = run_kind(run)
+    return min(read_history(run), key=lambda r: headline(r, kind))
