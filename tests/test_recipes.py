@@ -2,6 +2,9 @@
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -18,6 +21,30 @@ def test_yesno_end_to_end(yesno_run):
     assert summary["n"] == 30 and summary["wer"] <= 0.05, summary
     records = [json.loads(l) for l in (yesno_run / "run" / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["train_loss"] < records[0]["train_loss"]
+
+
+def test_the_cells_recipe_tables_its_runs(yesno_run, tmp_path):
+    """recipes/cells: adding.py's rows and table.py's table of TASK-CELL run folders, here
+    a real (yesno) run measured the way run.sh measures it."""
+    run = tmp_path / "yesno-lstm"
+    run.mkdir()
+    for name in ("best.pt", "metrics.jsonl", "config.yaml"):
+        shutil.copy(yesno_run / "run" / name, run / name)
+    assert run_cli("export", run / "best.pt", "-o", run / "model.onnx", "--int8").returncode == 0
+    for runtime, model in (("torch", run / "best.pt"), ("onnx", run / "model.onnx")):
+        done = run_cli("evaluate", yesno_run / "data" / "dev.jsonl", "--model", model, "--json", "--threads", 1)
+        (run / f"dev_{runtime}.json").write_text(done.stdout)
+    cells = ROOT / "recipes" / "cells"
+    adding = subprocess.run([sys.executable, cells / "adding.py", "--cells", "rnn", "cifg", "--length", "12",
+                             "--steps", "3", "--batch", "4", "--hidden", "4", "--json", tmp_path / "adding.json"],
+                            capture_output=True, text=True)
+    assert adding.returncode == 0, adding.stderr
+    table = subprocess.run([sys.executable, cells / "table.py", tmp_path], capture_output=True, text=True)
+    assert table.returncode == 0, table.stderr
+    best = min(json.loads(l)["wer"] for l in (run / "metrics.jsonl").read_text().splitlines())
+    assert re.search(rf"\| lstm \| [\d,]+ \| {100 * best:.2f} % \|", table.stdout), table.stdout
+    # a bidirectional tanh RNN of 4 units on 2 inputs: 2 x (4*2 + 4*4 + 4 + 4) parameters
+    assert "| rnn | 64 |" in table.stdout and "| cifg |" in table.stdout and "### yesno (" in table.stdout
 
 
 @needs(AN4_ARCHIVE)

@@ -1,0 +1,64 @@
+"""Print the cell comparison tables of recipes/cells/README.md from a ``run.sh`` folder:
+``adding.json`` and one table per task from its ``TASK-CELL/`` run folders.
+
+    python recipes/cells/table.py runs/cells
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from recognize.checkpoint import load_checkpoint
+from recognize.history import best_record, read_history, run_kind
+
+
+def adding_table(path: Path) -> None:
+    report = json.loads(path.read_text(encoding="utf-8"))
+    a = report["args"]
+    print(f"### Adding problem (T = {a['length']}, {a['steps']} steps of {a['batch']}, {a['hidden']} units, "
+          f"{a['threads']} thread)\n")
+    print("| cell | parameters | test MSE | solved | train steps/s | inference seq/s | "
+          "log10 grad x_0/x_T at init | after training |")
+    print("|---|---:|---:|:-:|---:|---:|---:|---:|")
+    for r in report["rows"]:
+        print(f"| {r['cell']} | {r['parameters']:,} | {r['test_mse']:.4f} | {'yes' if r['solved'] else 'no'} | "
+              f"{r['train_steps_per_second']} | {r['inference_sequences_per_second']} | "
+              f"{r['grad_log10_first_over_last_init']} | {r['grad_log10_first_over_last_trained']} |")
+    print()
+
+
+def task_table(task: str, runs: list[Path]) -> None:
+    speech = run_kind(runs[0]) == "speech"
+    key, unit = ("rtfx", "×real time") if speech else ("lines_per_second", "lines/s")
+    print(f"### {task} ({len(read_history(runs[0]))} epochs)\n")
+    print(f"| cell | parameters | best dev WER | CER | at epoch | train loss then | s/epoch (train + dev) | "
+          f"torch fp32 {unit} | ONNX int8 {unit} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for run in runs:
+        model, cfg, _ = load_checkpoint(run / "best.pt")
+        best = best_record(run)
+        seconds = statistics.median(r["seconds"] for r in read_history(run))
+        speeds = [json.loads((run / f"dev_{rt}.json").read_text(encoding="utf-8"))[key] for rt in ("torch", "onnx")]
+        print(f"| {cfg.model.cell} | {model.num_parameters():,} | {100 * best['wer']:.2f} % | {100 * best['cer']:.2f} % | "
+              f"{best['epoch']} | {best['train_loss']:.1f} | {seconds:.0f} | {speeds[0]:.0f} | {speeds[1]:.0f} |")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="the folder run.sh wrote (runs/cells)")
+    args = parser.parse_args()
+    if (args.run / "adding.json").exists():
+        adding_table(args.run / "adding.json")
+    tasks: dict[str, list[Path]] = {}
+    for run in sorted(p.parent for p in args.run.glob("*-*/dev_onnx.json")):
+        tasks.setdefault(run.name.rsplit("-", 1)[0], []).append(run)
+    for task, runs in tasks.items():
+        task_table(task, runs)
+
+
+if __name__ == "__main__":
+    main()
