@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .decoding import Hypothesis, Token, words_from_tokens
-from .lm import EOS, SPACE, NGramLM
+from .lm import EOS, SPACE, KenLMModel, NGramLM
 
 LN10 = math.log(10)
 NEG = -math.inf
@@ -41,7 +41,7 @@ class BeamOptions:
     beam_size: int = 16
     top_k: int = 12  # labels per frame that may extend a prefix
     prune: float = -5.0  # ... and only those with a log-probability above this (e^-5 = 0.7 %)
-    lm: NGramLM | None = None
+    lm: NGramLM | KenLMModel | None = None
     alpha: float = 0.5  # LM weight
     beta: float = 0.0  # bonus per word (word LM) or character (character LM)
     lexicon: frozenset | None = None  # allowed words (word LM only)

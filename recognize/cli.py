@@ -42,9 +42,9 @@ def decoder_from(args):
             raise RecognizeError(f"--{beam_only[0]} needs --decoder beam")
         return "greedy"
     from .beam import BeamOptions, BeamSearch, parse_hotwords, read_word_list
-    from .lm import NGramLM
+    from .lm import load_lm
 
-    lm = NGramLM.load(args.lm) if args.lm else None
+    lm = load_lm(args.lm) if args.lm else None
     options = BeamOptions(beam_size=args.beam_size, lm=lm, alpha=args.alpha, beta=args.beta,
                           lexicon=read_word_list(args.lexicon) if args.lexicon else None,
                           hotwords=parse_hotwords(args.hotword), nbest=args.nbest)
@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "beam search in the model's .decoding.json, written by `recognize tune`, else greedy)")
         beam = p.add_argument_group("beam search")
         beam.add_argument("--beam-size", type=int, default=16, help="prefixes kept per frame (default: 16)")
-        beam.add_argument("--lm", metavar="LM.arpa", help="n-gram language model (ARPA, .gz too; `recognize lm build`)")
+        beam.add_argument("--lm", metavar="LM", help="n-gram language model: ARPA (.gz too; `recognize lm build`) "
+                          "or KenLM binary (needs `pip install kenlm`)")
         beam.add_argument("--alpha", type=float, default=0.5, help="LM weight (default: 0.5)")
         beam.add_argument("--beta", type=float, default=0.0,
                           help="bonus per word (word LM) or character (character LM) (default: 0)")
@@ -368,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "read and evaluate then use by default.")
     p.add_argument("manifest", metavar="MANIFEST")
     p.add_argument("--model", help="the model to tune for (default: the bundled one for the manifest's kind)")
-    p.add_argument("--lm", required=True, metavar="LM.arpa")
+    p.add_argument("--lm", required=True, metavar="LM", help="ARPA file (.gz too) or KenLM binary (needs kenlm)")
     p.add_argument("--lexicon", metavar="WORDS.txt")
     p.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8, 1.0, 1.5])
     p.add_argument("--betas", type=float, nargs="+", default=[0.0, 1.0, 2.0])

@@ -1,5 +1,6 @@
 """n-gram language models: built here from text with interpolated Kneser-Ney smoothing,
-read and written as ARPA files (so models built by KenLM's ``lmplz`` work too).
+read and written as ARPA files (so models built by KenLM's ``lmplz`` work too); KenLM's
+binary files are read through the ``kenlm`` module when it is installed (never required).
 
 Units are words (``unit="word"``) or characters (``unit="char"``, the space written as
 ``<sp>``). Sentences are wrapped in ``<s>`` ... ``</s>``; ``<unk>`` takes the mass
@@ -18,6 +19,7 @@ n-gram, and ``D * N1+(h .) / a(h .)`` is the back-off weight of ``h``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 from collections import Counter, defaultdict
@@ -28,6 +30,7 @@ from .errors import RecognizeError
 
 BOS, EOS, UNK, SPACE = "<s>", "</s>", "<unk>", "<sp>"
 NO_PROB = -99.0  # log10 probability ARPA gives <s>, which is never predicted
+KENLM_MAGIC = b"mmap lm "  # how KenLM's binary files begin
 
 
 def units_of(text: str, unit: str) -> list[str]:
@@ -49,7 +52,7 @@ class NGramLM:
         most ``order - 1`` units, oldest first."""
         if word not in self.vocab:
             word = UNK
-        context = context[len(context) - self.order + 1 :] if self.order > 1 else ()
+        context = context[-(self.order - 1) :] if self.order > 1 else ()
         penalty = 0.0
         while True:
             p = self.probs.get(context + (word,))
@@ -184,8 +187,8 @@ class NGramLM:
 
     @classmethod
     def load(cls, path: str | Path, unit: str | None = None) -> "NGramLM":
-        """Read an ARPA file (``.gz`` too). The unit comes from our header comment, else
-        ``unit``, else ``word``. :class:`RecognizeError` names the file and line when it is
+        """Read an ARPA file (``.gz`` too). The unit is ``unit``, else our header comment's,
+        else ``char`` when ``<sp>`` is a unigram, else ``word``. :class:`RecognizeError` names the file and line when it is
         not ARPA."""
         path = Path(path)
         try:
@@ -196,8 +199,8 @@ class NGramLM:
         except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
             raise RecognizeError(f"{path}: not an ARPA language model (not UTF-8 text)") from None
         lines = text.splitlines()
-        if unit is None:
-            unit = "char" if lines and lines[0].startswith("# recognize") and "unit=char" in lines[0] else "word"
+        if unit is None and lines and lines[0].startswith("# recognize"):
+            unit = "char" if "unit=char" in lines[0] else "word"
         probs, backoffs, order, section = {}, {}, 0, None
         seen_data = False
         for number, line in enumerate(lines, 1):
@@ -230,4 +233,52 @@ class NGramLM:
                 raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
         if not probs:
             raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
-        return cls(order or max(len(g) for g in probs), probs, backoffs, unit)
+        return cls(order or max(len(g) for g in probs), probs, backoffs, unit or ("char" if (SPACE,) in probs else "word"))
+
+
+class KenLMModel:
+    """A KenLM model (binary or ARPA) read by the optional ``kenlm`` module, with the face
+    the beam search uses of :class:`NGramLM`: ``order``, ``unit`` and ``score``."""
+
+    def __init__(self, path: str | Path, unit: str | None = None):
+        import kenlm
+
+        try:
+            self.model = kenlm.Model(str(path))
+        except (OSError, RuntimeError) as e:
+            raise RecognizeError(f"{path}: KenLM cannot read it ({str(e).splitlines()[0]})") from None
+        self.order = self.model.order
+        self.unit = unit or ("char" if SPACE in self.model else "word")
+        self._state = kenlm.State
+        self.score = functools.lru_cache(maxsize=1 << 18)(self._score)
+
+    def _score(self, context: tuple, word: str) -> float:
+        """log10 p(word | context), ``context`` as in :meth:`NGramLM.score`."""
+        state, out = self._state(), self._state()
+        if context[:1] == (BOS,):
+            self.model.BeginSentenceWrite(state)
+            context = context[1:]
+        else:
+            self.model.NullContextWrite(state)
+        for unit in context:
+            self.model.BaseScore(state, unit, out)
+            state, out = out, state
+        return self.model.BaseScore(state, word, out)
+
+
+def load_lm(path: str | Path, unit: str | None = None) -> NGramLM | KenLMModel:
+    """The language model in ``path``: an ARPA file (read here), or a KenLM binary file
+    (read by the ``kenlm`` module; a one-line error when it is not installed)."""
+    try:
+        with open(path, "rb") as f:
+            binary = f.read(len(KENLM_MAGIC)) == KENLM_MAGIC
+    except OSError as e:
+        raise RecognizeError(f"{path}: cannot read language model ({e.strerror})") from None
+    if not binary:
+        return NGramLM.load(path, unit)
+    try:
+        import kenlm  # noqa: F401
+    except ImportError:
+        raise RecognizeError(f"{path}: a KenLM binary model; reading it needs the kenlm module "
+                             "(pip install kenlm), or give the ARPA file it was built from") from None
+    return KenLMModel(path, unit)

@@ -32,7 +32,7 @@ def sidecar_of(model_path: str | Path) -> Path:
 def decoder_from_sidecar(model_path: str | Path):
     """The beam search a model's ``.decoding.json`` describes, or None when it has none."""
     from .beam import BeamOptions, BeamSearch, read_word_list
-    from .lm import NGramLM
+    from .lm import load_lm
 
     path = sidecar_of(model_path)
     if not path.exists():
@@ -40,7 +40,7 @@ def decoder_from_sidecar(model_path: str | Path):
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
         folder = path.parent
-        lm = NGramLM.load(folder / spec["lm"]) if spec.get("lm") else None
+        lm = load_lm(folder / spec["lm"]) if spec.get("lm") else None
         lexicon = read_word_list(folder / spec["lexicon"]) if spec.get("lexicon") else None
         options = BeamOptions(beam_size=int(spec.get("beam_size", 16)), lm=lm, alpha=float(spec.get("alpha", 0.5)),
                               beta=float(spec.get("beta", 0.0)), lexicon=lexicon)
@@ -73,9 +73,9 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
     from .beam import BeamOptions, BeamSearch, read_word_list
     from .decoding import greedy_decode
     from .evaluation import media_path
-    from .lm import NGramLM
+    from .lm import load_lm
 
-    lm = NGramLM.load(lm_path)
+    lm = load_lm(lm_path)
     lexicon = read_word_list(lexicon_path) if lexicon_path else None
     inputs, references = [], []
     for row in rows:

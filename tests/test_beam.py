@@ -3,6 +3,7 @@ hotwords, n-best lists and `recognize tune`."""
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from recognize.beam import BeamOptions, BeamSearch, parse_hotwords
 from recognize.decoding import greedy_decode
 from recognize.errors import RecognizeError
-from recognize.lm import NGramLM
+from recognize.lm import BOS, KenLMModel, NGramLM, load_lm
 from recognize.text import Alphabet
 
 from conftest import LINES, ROOT, SAMPLE_TEXT, run_cli
@@ -103,6 +104,44 @@ def test_the_language_model_settles_what_the_sound_leaves_open():
     assert decode(lp).text == "THE CAR"
     lm = NGramLM.build(TEXTS, 2)  # has THE CAT, never CAR
     assert decode(lp, lm=lm, alpha=0.5).text == "THE CAT"
+
+
+def test_a_context_shorter_than_the_order_keeps_all_its_units():
+    # after "a b", "c" always came; after "b" alone mostly "d": a 4-gram model asked with a
+    # 2-unit context (as at a line's start) must use both units, not back off to "b"
+    lm = NGramLM.build(["abc", "xbd", "xbd", "ybd"], 4, "char")
+    assert lm.score(("a", "b"), "c") == lm.probs[("a", "b", "c")] > lm.probs[("b", "c")] + 0.3
+
+
+KENLM = ROOT / "tests" / "data" / "kenlm"  # KenLM binaries of the two models below (README there)
+
+
+def kenlm_sources() -> dict[str, NGramLM]:
+    """What tests/data/kenlm/*.klm were converted from (KenLM's build_binary of our ARPA)."""
+    lines = [p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip() for p in sorted(LINES.glob("*.png"))]
+    return {"words": NGramLM.build(TEXTS + list(SAMPLE_TEXT.values()), 3), "chars": NGramLM.build(lines, 4, "char")}
+
+
+def test_a_kenlm_binary_without_the_kenlm_module_is_a_one_line_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kenlm", None)  # as if not installed
+    with pytest.raises(RecognizeError, match=r"words.klm: a KenLM binary model; reading it needs the kenlm module"):
+        load_lm(KENLM / "words.klm")
+    assert isinstance(load_lm(ROOT / "recognize" / "models" / "an4" / "lm.arpa.gz"), NGramLM)  # ARPA needs nothing
+
+
+def test_kenlm_binaries_score_and_decode_like_their_arpa_models():
+    pytest.importorskip("kenlm", reason="the optional kenlm module is not installed (pip install kenlm)")
+    for name, arpa in kenlm_sources().items():
+        binary = load_lm(KENLM / f"{name}.klm")
+        assert isinstance(binary, KenLMModel) and (binary.unit, binary.order) == (arpa.unit, arpa.order)
+        units = sorted(arpa.vocab - {BOS}) + ["NEVER-SEEN"]
+        contexts = {(), (BOS,)} | {g[:-1] for g in arpa.probs if len(g) > 1}
+        for context in contexts:
+            for unit in units:
+                assert binary.score(context, unit) == pytest.approx(arpa.score(context, unit), abs=1e-4), (context, unit)
+    lp = frames(*spell("THE"), {" ": 0.9}, *spell("CAR", rival={2: ("T", 0.45, 0.5)}))
+    words = kenlm_sources()["words"]
+    assert decode(lp, lm=load_lm(KENLM / "words.klm"), alpha=0.5).text == decode(lp, lm=words, alpha=0.5).text == "THE CAT"
 
 
 def test_a_lexicon_keeps_words_in_the_word_list():
