@@ -188,8 +188,8 @@ class NGramLM:
     @classmethod
     def load(cls, path: str | Path, unit: str | None = None) -> "NGramLM":
         """Read an ARPA file (``.gz`` too). The unit is ``unit``, else our header comment's,
-        else ``char`` when ``<sp>`` is a unigram, else ``word``. :class:`RecognizeError` names the file and line when it is
-        not ARPA."""
+        else ``char`` when ``<sp>`` is a unigram, else ``word``. :class:`RecognizeError`
+        names the file and line when it is not ARPA."""
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -233,7 +233,8 @@ class NGramLM:
                 raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
         if not probs:
             raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
-        return cls(order or max(len(g) for g in probs), probs, backoffs, unit or ("char" if (SPACE,) in probs else "word"))
+        unit = unit or ("char" if (SPACE,) in probs else "word")
+        return cls(order or max(len(g) for g in probs), probs, backoffs, unit)
 
 
 class KenLMModel:

@@ -77,6 +77,9 @@ def test_arpa_round_trip_and_bad_files(tmp_path):
         for text in TEXTS + ["THE MAT RAN", "UNSEEN WORDS HERE"]:
             assert again.sentence_score(text) == pytest.approx(lm.sentence_score(text), abs=1e-5)
     assert "\\2-grams:" in (tmp_path / "lm.arpa").read_text()
+    chars = NGramLM.build(TEXTS, 3, "char").to_arpa()
+    (tmp_path / "lmplz.arpa").write_text(chars[chars.index("\\data\\"):])  # no header comment, as KenLM writes
+    assert NGramLM.load(tmp_path / "lmplz.arpa").unit == "char" and NGramLM.load(tmp_path / "lm.arpa").unit == "word"
     bad = tmp_path / "bad.arpa"
     bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tA\nnot-a-number B\n\\end\\\n")
     with pytest.raises(RecognizeError, match=r"bad\.arpa:6: malformed 1-gram line"):
