@@ -1,5 +1,5 @@
 """Print the cell comparison tables of recipes/cells/README.md from a ``run.sh`` folder:
-``adding.json`` and one table per task from its ``TASK-CELL/`` run folders.
+each ``adding*.json`` and one table per task from its ``TASK-CELL/`` run folders.
 
     python recipes/cells/table.py runs/cells
 """
@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 
 from recognize.checkpoint import load_checkpoint
+from recognize.config import CELLS
 from recognize.history import best_record, read_history, run_kind
 
 
@@ -41,7 +42,7 @@ def task_table(task: str, runs: list[Path]) -> None:
         model, cfg, _ = load_checkpoint(run / "best.pt")
         best = best_record(run)
         seconds = statistics.median(r["seconds"] for r in read_history(run))
-        speeds = [json.loads((run / f"dev_{rt}.json").read_text(encoding="utf-8"))[key] for rt in ("torch", "onnx")]
+        speeds = [json.loads((run / f"speed_{m}.json").read_text(encoding="utf-8"))[key] for m in ("best.pt", "model.onnx")]
         print(f"| {cfg.model.cell} | {model.num_parameters():,} | {100 * best['wer']:.2f} % | {100 * best['cer']:.2f} % | "
               f"{best['epoch']} | {best['train_loss']:.1f} | {seconds:.0f} | {speeds[0]:.0f} | {speeds[1]:.0f} |")
     print()
@@ -51,13 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the folder run.sh wrote (runs/cells)")
     args = parser.parse_args()
-    if (args.run / "adding.json").exists():
-        adding_table(args.run / "adding.json")
+    for adding in sorted(args.run.glob("adding*.json")):
+        adding_table(adding)
     tasks: dict[str, list[Path]] = {}
-    for run in sorted(p.parent for p in args.run.glob("*-*/dev_onnx.json")):
+    for run in sorted(p.parent for p in args.run.glob("*-*/speed_model.onnx.json")):
         tasks.setdefault(run.name.rsplit("-", 1)[0], []).append(run)
     for task, runs in tasks.items():
-        task_table(task, runs)
+        task_table(task, sorted(runs, key=lambda run: CELLS.index(run.name.rsplit("-", 1)[1])))
 
 
 if __name__ == "__main__":
