@@ -35,16 +35,19 @@ def task_table(task: str, runs: list[Path]) -> None:
     speech = run_kind(runs[0]) == "speech"
     key, unit = ("rtfx", "×real time") if speech else ("lines_per_second", "lines/s")
     print(f"### {task} ({len(read_history(runs[0]))} epochs)\n")
-    print(f"| cell | parameters | best dev WER | CER | at epoch | train loss then | s/epoch (train + dev) | "
-          f"torch fp32 {unit} | ONNX int8 {unit} |")
+    first, second = ("wer", "cer") if speech else ("cer", "wer")  # the headline error first
+    print(f"| cell | parameters | best dev {first.upper()} | {second.upper()} | at epoch | train loss then | "
+          f"s/epoch (train + dev) | torch fp32 {unit} | ONNX int8 {unit} |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         model, cfg, _ = load_checkpoint(run / "best.pt")
         best = best_record(run)
         seconds = statistics.median(r["seconds"] for r in read_history(run))
-        speeds = [json.loads((run / f"speed_{m}.json").read_text(encoding="utf-8"))[key] for m in ("best.pt", "model.onnx")]
-        print(f"| {cfg.model.cell} | {model.num_parameters():,} | {100 * best['wer']:.2f} % | {100 * best['cer']:.2f} % | "
-              f"{best['epoch']} | {best['train_loss']:.1f} | {seconds:.0f} | {speeds[0]:.0f} | {speeds[1]:.0f} |")
+        speeds = [json.loads((run / f"speed_{m}.json").read_text(encoding="utf-8"))[key]
+                  for m in ("best.pt", "model.onnx")]
+        print(f"| {cfg.model.cell} | {model.num_parameters():,} | {100 * best[first]:.2f} % | "
+              f"{100 * best[second]:.2f} % | {best['epoch']} | {best['train_loss']:.1f} | {seconds:.0f} | "
+              f"{speeds[0]:.0f} | {speeds[1]:.0f} |")
     print()
 
 
