@@ -42,8 +42,3 @@ def run_kind(run: str | Path) -> str:
     except (OSError, TypeError, KeyError, yaml.YAMLError):
         raise RecognizeError(f"{path}: cannot read the run's kind (is {run} a training run folder?)") from None
 
-
-def best_record(run: str | Path) -> dict:
-    """The run's best epoch record by :func:`headline`."""
-    kind = run_kind(run)
-    return min(read_history(run), key=lambda r: headline(r, kind))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from recognize.checkpoint import load_checkpoint
 from recognize.config import CELLS
-from recognize.history import best_record, read_history, run_kind
+from recognize.history import headline, read_history, run_kind
 
 
 def adding_table(path: Path) -> None:
@@ -32,7 +32,8 @@ def adding_table(path: Path) -> None:
 
 
 def task_table(task: str, runs: list[Path]) -> None:
-    speech = run_kind(runs[0]) == "speech"
+    kind = run_kind(runs[0])
+    speech = kind == "speech"
     key, unit = ("rtfx", "×real time") if speech else ("lines_per_second", "lines/s")
     print(f"### {task} ({len(read_history(runs[0]))} epochs)\n")
     first, second = ("wer", "cer") if speech else ("cer", "wer")  # the headline error first
@@ -41,8 +42,9 @@ def task_table(task: str, runs: list[Path]) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         model, cfg, _ = load_checkpoint(run / "best.pt")
-        best = best_record(run)
-        seconds = statistics.median(r["seconds"] for r in read_history(run))
+        history = read_history(run)
+        best = min(history, key=lambda r: headline(r, kind))
+        seconds = statistics.median(r["seconds"] for r in history)
         speeds = [json.loads((run / f"speed_{m}.json").read_text(encoding="utf-8"))[key]
                   for m in ("best.pt", "model.onnx")]
         print(f"| {cfg.model.cell} | {model.num_parameters():,} | {100 * best[first]:.2f} % | "
