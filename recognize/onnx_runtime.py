@@ -29,6 +29,23 @@ def read_metadata(session, path: Path) -> dict[str, str]:
     return meta
 
 
+def session_options(threads: int = 0):
+    """The onnxruntime settings every session here uses (``threads`` 0: onnxruntime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # idle threads sleep instead of spinning: spinning threads cost 5-20x on a shared machine
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # fold the DequantizeLinear of weights stored in int8 (GRU, RNN) into fp32 weights at
+    # load time instead of running it on every call; the int8 LSTM and MatMul kernels do
+    # not use that (QDQ) format, so nothing else changes
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
+    options.log_severity_level = 3
+    return options
+
+
 class OnnxRecognizer(Recognizer):
     """An onnxruntime CPU session plus the config and alphabet from its metadata."""
 
@@ -43,14 +60,8 @@ class OnnxRecognizer(Recognizer):
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: onnxruntime's default
-        options.inter_op_num_threads = 1
-        # idle threads sleep instead of spinning: spinning threads cost 5-20x on a shared machine
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own types for unreadable or invalid graphs
             # its message ends with the reason, after the C++ location: "...failed:<where> <reason>"
             reason = str(e).strip().split("failed:")[-1].split(") ")[-1]

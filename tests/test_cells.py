@@ -127,3 +127,35 @@ def test_cell_settings_are_checked():
         load_config(None, ["model.cell=lstmp"])
     with pytest.raises(ConfigError, match="only lstm and lstmp cells have a projection"):
         load_config(None, ["model.cell=gru", "model.proj=64"])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_every_cell_exports_to_int8_weights_that_load_as_fp32(cell, tmp_path):
+    """onnxruntime quantizes only the plain LSTM; the other recurrent weights are stored in
+    int8 and folded back to fp32 when the runtime loads them: a small file, no per-call cost,
+    outputs close to fp32."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+
+    from recognize.export import export_onnx
+    from recognize.onnx_runtime import session_options
+
+    model, cfg = model_with(cell)
+    save_checkpoint(tmp_path / "m.pt", model, cfg, ALPHABET)
+    export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx", int8=True)
+    graph = onnx.load(str(tmp_path / "m.onnx")).graph
+    floats = {t.name for t in graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    recurrent = [n for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM")]
+    assert len(recurrent) == 2  # one per layer, both directions in each
+    assert not any(name in floats for node in recurrent for name in node.input[1:3])  # W and R
+
+    options = session_options(threads=1)
+    options.optimized_model_filepath = str(tmp_path / "loaded.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), options, providers=["CPUExecutionProvider"])
+    assert "DequantizeLinear" not in {n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node}
+    x, lengths = torch.randn(2, 60, 40), torch.tensor([60, 37])
+    with torch.no_grad():
+        log_probs, out_lens = model(x, lengths)
+    got, _ = session.run(None, {"features": x.numpy(), "lengths": lengths.numpy()})
+    for n in range(2):
+        np.testing.assert_allclose(got[n, : out_lens[n]], log_probs[n, : out_lens[n]].numpy(), atol=0.05)
