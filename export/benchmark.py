@@ -8,7 +8,7 @@ Each row times the model and greedy decoding over the whole input set (features 
 images are computed once, before timing; their own cost is printed apart): the median
 of --repeats passes. Speech rows give RTFx (audio seconds per wall second; the
 real-time factor is its inverse), handwriting rows lines per second. GFLOP/s counts
-the useful multiply-adds of the convolutions, LSTMs and linear layers (each item alone,
+the useful multiply-adds of the convolutions, recurrent and linear layers (each item alone,
 no padding) per wall second, against the peak of a 2048 x 2048 fp32 matmul at the same
 thread count, measured in this run. The manifests default to the dev splits the recipes
 prepare; without them the committed samples are used.
@@ -47,7 +47,7 @@ def matmul_peak(threads: int) -> float:
 
 
 def useful_flops(model: torch.nn.Module, inputs: list[np.ndarray]) -> float:
-    """Multiply-add FLOPs of the model's convolutions, LSTMs and linear layers over
+    """Multiply-add FLOPs of the model's convolutions, recurrent and linear layers over
     ``inputs``, each run alone (so padding is not counted)."""
     total = 0.0
 
@@ -59,19 +59,20 @@ def useful_flops(model: torch.nn.Module, inputs: list[np.ndarray]) -> float:
         nonlocal total
         total += 2 * out.numel() * module.in_features
 
-    def lstm(module, args, _):
+    def recurrent(module, args, _):  # torch's LSTM, GRU and RNN: 4, 3 and 1 gate matrices
         nonlocal total
+        gates = {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
         frames = int(args[0].batch_sizes.sum()) if hasattr(args[0], "batch_sizes") else args[0].shape[:2].numel()
         h, out = module.hidden_size, module.proj_size or module.hidden_size
         for layer in range(module.num_layers):
             width = module.input_size if layer == 0 else 2 * out
-            per_direction = 2 * 4 * h * (width + out) + (2 * h * out if module.proj_size else 0)
+            per_direction = 2 * gates * h * (width + out) + (2 * h * out if module.proj_size else 0)
             total += 2 * frames * per_direction
 
     hooks = []
     for m in model.modules():
         kind = conv if isinstance(m, torch.nn.Conv2d) else linear if isinstance(m, torch.nn.Linear) else \
-            lstm if isinstance(m, torch.nn.LSTM) else None
+            recurrent if isinstance(m, torch.nn.RNNBase) else None
         if kind:
             hooks.append(m.register_forward_hook(kind))
     with torch.inference_mode():
