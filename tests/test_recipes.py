@@ -77,3 +77,13 @@ def test_bundled_models_score_what_their_cards_say(name, manifest, options, patt
     card = (ROOT / "recognize" / "models" / name / "MODEL_CARD.md").read_text()
     wer, cer = (float(x) / 100 for x in re.search(pattern, card).groups())
     assert summary["wer"] == pytest.approx(wer, abs=0.00006) and summary["cer"] == pytest.approx(cer, abs=0.00006)
+
+
+def test_joined_reads_the_recordings_alone_as_evaluate_does_and_joined_in_fewer_files(sample_manifest):
+    done = subprocess.run([sys.executable, ROOT / "recipes" / "an4" / "joined.py", "--manifest", sample_manifest,
+                           "--groups", "1", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"(\d+) at a time: (\d+) files, WER (\d+\.\d+) %", done.stdout)
+    assert [(k, n) for k, n, _ in rows] == [("1", "2"), ("2", "1")], done.stdout
+    greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
+    assert float(rows[0][2]) == pytest.approx(100 * greedy["wer"], abs=0.005)
