@@ -175,6 +175,20 @@ def test_beam_keeps_word_times(tmp_path):
     assert hyp.words[0].start == pytest.approx(2 * 0.04) and hyp.words[1].start == pytest.approx(7 * 0.04)
 
 
+def test_tune_finds_lm_weights_that_beat_greedy_on_the_an4_dev_speakers(an4_dev, tmp_path):
+    """The shipped word trigram and word list, tuned on a grid that leaves out the shipped
+    setting: every utterance decoded, and 15 % or more of greedy's word errors gone."""
+    import shutil
+
+    bundled = ROOT / "recognize" / "models" / "an4"
+    shutil.copy(bundled / "model.onnx", tmp_path / "an4.onnx")  # without its decoding settings
+    done = run_cli("tune", an4_dev, "--model", tmp_path / "an4.onnx", "--lm", bundled / "lm.arpa.gz",
+                   "--lexicon", bundled / "lexicon.txt", "--alphas", "0.3", "0.8", "--betas", "0", "2", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((tmp_path / "an4.decoding.json").read_text())
+    assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.85 * spec["dev"]["greedy_wer"], spec
+
+
 def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
     """`lm build`, `tune` and beam decoding on the committed AN4 recordings, through the CLI."""
     import shutil
@@ -189,13 +203,14 @@ def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
                    "--alphas", "0.5", "1.0", "--betas", "0", "1")
     assert done.returncode == 0, done.stderr
     spec = json.loads((tmp_path / "an4.decoding.json").read_text())
-    assert spec["lm"] == "lm.arpa" and spec["dev"]["wer"] < spec["dev"]["greedy_wer"]
+    # the bundled model reads these two recordings right greedily: the best setting ties it
+    assert spec["lm"] == "lm.arpa" and spec["dev"]["wer"] <= spec["dev"]["greedy_wer"]
     done = run_cli("evaluate", sample_manifest, "--model", model, "--json")  # picks up the tuned decoding
     summary = json.loads(done.stdout)
     assert summary["decoder"].startswith("beam (size 16, LM lm.arpa") and summary["wer"] == pytest.approx(
         spec["dev"]["wer"], abs=1e-4)
     greedy = json.loads(run_cli("evaluate", sample_manifest, "--model", model, "--json", "--decoder", "greedy").stdout)
-    assert greedy["decoder"] == "greedy" and greedy["wer"] > summary["wer"]
+    assert greedy["decoder"] == "greedy" and greedy["wer"] == pytest.approx(spec["dev"]["greedy_wer"], abs=1e-4)
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--model", model, "--format", "json",
                    "--decoder", "beam", "--nbest", "3")
     record = json.loads(done.stdout)
