@@ -48,6 +48,7 @@ class AugmentConfig:
     time_width: float = 0.05  # widest time mask, as a fraction of the utterance
     speed_factors: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])
     distort: float = 0.0  # handwriting: probability of a random image distortion per line
+    join: float = 0.0  # speech: probability that an utterance is followed by another (long audio)
 
 
 @dataclass
@@ -207,6 +208,8 @@ def validate(cfg: Config) -> Config:
         (t.batch_seconds > 0, "train.batch_seconds", "must be > 0"),
         (t.batch_width > 0, "train.batch_width", "must be > 0"),
         (0 <= a.distort <= 1, "augment.distort", "must be in [0, 1]"),
+        (0 <= a.join <= 1, "augment.join", "must be in [0, 1]"),
+        (a.join == 0 or not t.train_shards, "augment.join", "needs a train manifest (random access), not train_shards"),
         (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
         (t.lr > 0, "train.lr", "must be > 0"),
         (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),

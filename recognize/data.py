@@ -15,15 +15,20 @@ from .text import Alphabet
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
-                content: bytes | None = None) -> dict:
+                content: bytes | None = None, then: dict | None = None) -> dict:
     """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
-    audio played ``speed`` times faster (``content``: the audio file's bytes, if read already)."""
+    audio played ``speed`` times faster (``content``: the audio file's bytes, if read
+    already). ``then``: another row whose audio follows this one's, and its text after a
+    space (``augment.join``)."""
     wave = load_audio(row["audio"], features.sample_rate, content)
+    text, name = row.get("text", ""), row["id"]
+    if then is not None:
+        wave = np.concatenate([wave, load_audio(then["audio"], features.sample_rate)])
+        text, name = f"{text} {then.get('text', '')}".strip(), f"{name}+{then['id']}"
     if speed != 1.0:
         wave = speed_perturb(wave, speed, features.sample_rate)
-    text = row.get("text", "")
     return {
-        "id": row["id"],
+        "id": name,
         "features": torch.from_numpy(log_mel(wave, features)),
         "labels": torch.tensor(alphabet.encode(text), dtype=torch.int64),
         "text": text,
@@ -51,22 +56,25 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
 
 class SpeechDataset(torch.utils.data.Dataset):
     """:func:`speech_item` of each row. With ``speed_factors``, each item is played at a
-    factor drawn from a generator seeded by (seed, epoch, index): reproducible whatever
-    the worker layout."""
+    factor, and with probability ``join`` followed by another row, drawn from a generator
+    seeded by (seed, epoch, index): reproducible whatever the worker layout. Joined items
+    teach a model trained on single utterances to read on past the end of one, as it must
+    in long recordings; they are longer than the batch budget counts them."""
 
-    def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0):
+    def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0,
+                 join: float = 0.0):
         self.rows, self.alphabet, self.features = rows, alphabet, features
-        self.speed_factors = list(speed_factors)
+        self.speed_factors, self.join = list(speed_factors), join
         self.seed, self.epoch = seed, 0
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
-        speed = 1.0
-        if self.speed_factors:
-            speed = float(np.random.default_rng([self.seed, self.epoch, index]).choice(self.speed_factors))
-        return speech_item(self.rows[index], self.alphabet, self.features, speed)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        speed = float(rng.choice(self.speed_factors)) if self.speed_factors else 1.0
+        then = self.rows[int(rng.integers(len(self.rows)))] if self.join and rng.random() < self.join else None
+        return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then)
 
 
 class LineImageDataset(torch.utils.data.Dataset):
@@ -107,7 +115,9 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
 def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):
     """The dataset for ``cfg.kind``, with training augmentation when ``train``."""
     if cfg.kind == "speech":
-        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment.speed_factors if train else (), cfg.train.seed)
+        if not train:
+            return SpeechDataset(rows, alphabet, cfg.features)
+        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment.speed_factors, cfg.train.seed, cfg.augment.join)
     return LineImageDataset(rows, alphabet, cfg.image, cfg.augment.distort if train else 0.0, cfg.train.seed)
 
 

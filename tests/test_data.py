@@ -1,12 +1,13 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from recognize.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits
 from recognize.manifest import read_manifest
 from recognize.config import FeatureConfig
-from recognize.errors import ManifestError
+from recognize.errors import ConfigError, ManifestError
 from recognize.text import Alphabet
 
 from conftest import SAMPLES
@@ -67,6 +68,32 @@ def test_dataset_and_collate_on_real_audio():
     assert len(data[0]["features"]) in range(250, 320) and len(data[0]["features"]) != 278
 
 
+def test_join_follows_an_utterance_with_another_audio_and_text():
+    from recognize.audio import load_audio, log_mel
+    from recognize.config import load_config
+
+    rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"},
+            {"id": "b", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "SIX"}]
+    alphabet = Alphabet.from_texts(["AUGUST SIX"])
+    waves = [load_audio(r["audio"], 16000) for r in rows]
+    single = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1)
+    joined = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1, join=1.0)
+    for index in range(2):
+        item = joined[index]
+        first, then = item["id"].split("+")
+        assert first == rows[index]["id"] and item["text"] == f"{rows[index]['text']} {dict(a='AUGUST', b='SIX')[then]}"
+        expected = log_mel(np.concatenate([waves[index], waves["ab".index(then)]]), FeatureConfig())
+        assert torch.equal(item["features"], torch.from_numpy(expected))
+        assert torch.equal(single[index]["features"], torch.from_numpy(log_mel(waves[index], FeatureConfig())))
+    partners = set()
+    for epoch in range(8):
+        joined.epoch = epoch
+        partners.add(joined[0]["id"])
+    assert partners == {"a+a", "a+b"}  # drawn afresh each epoch, from every row
+    with pytest.raises(ConfigError, match="augment.join: needs a train manifest"):
+        load_config(None, ["augment.join=0.5", "train.train_shards=x/{0..1}.tar"])
+
+
 def test_ctc_fits_counts_repeats():
     assert ctc_fits([1, 2, 3], 3)
     assert not ctc_fits([1, 1, 2], 3)  # the repeated 1 needs a blank between: 4 frames
@@ -104,7 +131,7 @@ def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memo
 
 
 def test_a_lazy_manifest_names_the_bad_line(tmp_path):
-    from recognize.errors import ManifestError
+    from recognize.errors import ConfigError, ManifestError
     from recognize.manifest import LazyManifest
 
     path = tmp_path / "m.jsonl"
