@@ -86,8 +86,8 @@ def metadata_of(cfg, alphabet, model, precision: str) -> dict[str, str]:
 
 def store_recurrent_weights_in_int8(graph) -> int:
     """Store in int8 the weights (``W`` and ``R``) of the recurrent nodes that onnxruntime's
-    dynamic quantization leaves in fp32 (GRU, RNN, peephole LSTM; it has an int8 kernel for
-    the plain LSTM only), one symmetric scale per output row, each followed by a
+    dynamic quantization leaves in fp32 (GRU and RNN: it has an int8 kernel for the LSTM
+    only, peepholes and all), one symmetric scale per output row, each followed by a
     ``DequantizeLinear`` (and a ``Reshape`` back to ``(directions, gates * hidden, input)``).
     The file shrinks by about 4x; the runtime folds them back to fp32 weights when it loads
     (``session.disable_quant_qdq``), so they cost nothing per call. Returns how many
