@@ -131,7 +131,7 @@ def test_cell_settings_are_checked():
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_every_cell_exports_to_int8_weights_that_load_as_fp32(cell, tmp_path):
-    """onnxruntime quantizes only the plain LSTM; the other recurrent weights are stored in
+    """onnxruntime quantizes only the LSTM (peepholes too); the GRU and RNN weights are stored in
     int8 and folded back to fp32 when the runtime loads them: a small file, no per-call cost,
     outputs close to fp32."""
     ort = pytest.importorskip("onnxruntime")

@@ -6,7 +6,7 @@ import torch
 
 from recognize.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits
 from recognize.manifest import read_manifest
-from recognize.config import FeatureConfig
+from recognize.config import FeatureConfig, load_config
 from recognize.errors import ConfigError, ManifestError
 from recognize.text import Alphabet
 
@@ -70,7 +70,6 @@ def test_dataset_and_collate_on_real_audio():
 
 def test_join_follows_an_utterance_with_another_audio_and_text():
     from recognize.audio import load_audio, log_mel
-    from recognize.config import load_config
 
     rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"},
             {"id": "b", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "SIX"}]
@@ -131,7 +130,7 @@ def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memo
 
 
 def test_a_lazy_manifest_names_the_bad_line(tmp_path):
-    from recognize.errors import ConfigError, ManifestError
+    from recognize.errors import ManifestError
     from recognize.manifest import LazyManifest
 
     path = tmp_path / "m.jsonl"

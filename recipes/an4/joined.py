@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from recognize.api import load_model
 from recognize.audio import load_audio
 from recognize.manifest import read_manifest
 from recognize.metrics import count_errors
-from recognize.api import load_model
 
 
 def main() -> None:
