@@ -5,7 +5,8 @@ recordings joined back to back, K at a time, against each alone.
 
 Models trained on single utterances read joined ones less well; the long-audio path
 (which cuts at pauses, README "Long recordings") meets such pieces whenever a pause
-detector misses a boundary. Greedy decoding, one thread.
+detector misses a boundary; a group longer than a minute is read by that path itself.
+Greedy decoding, one thread.
 """
 
 from __future__ import annotations
