@@ -84,14 +84,13 @@ def metadata_of(cfg, alphabet, model, precision: str) -> dict[str, str]:
     }
 
 
-def store_recurrent_weights_in_int8(graph) -> int:
+def store_recurrent_weights_in_int8(graph) -> None:
     """Store in int8 the weights (``W`` and ``R``) of the recurrent nodes that onnxruntime's
     dynamic quantization leaves in fp32 (GRU and RNN: it has an int8 kernel for the LSTM
     only, peepholes and all), one symmetric scale per output row, each followed by a
     ``DequantizeLinear`` (and a ``Reshape`` back to ``(directions, gates * hidden, input)``).
     The file shrinks by about 4x; the runtime folds them back to fp32 weights when it loads
-    (``session.disable_quant_qdq``), so they cost nothing per call. Returns how many
-    weights it stored."""
+    (``session.disable_quant_qdq``), so they cost nothing per call."""
     import numpy as np
     from onnx import helper, numpy_helper
 
@@ -120,7 +119,6 @@ def store_recurrent_weights_in_int8(graph) -> int:
             ]
     for node in reversed(dequantize):  # first in the graph, which must stay topologically sorted
         graph.node.insert(0, node)
-    return len(dequantize) // 2
 
 
 def export_onnx(checkpoint: str | Path, output: str | Path, int8: bool = False) -> dict[str, str]:

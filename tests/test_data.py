@@ -80,8 +80,9 @@ def test_join_follows_an_utterance_with_another_audio_and_text():
     for index in range(2):
         item = joined[index]
         first, then = item["id"].split("+")
-        assert first == rows[index]["id"] and item["text"] == f"{rows[index]['text']} {dict(a='AUGUST', b='SIX')[then]}"
-        expected = log_mel(np.concatenate([waves[index], waves["ab".index(then)]]), FeatureConfig())
+        partner = "ab".index(then)
+        assert first == rows[index]["id"] and item["text"] == f"{rows[index]['text']} {rows[partner]['text']}"
+        expected = log_mel(np.concatenate([waves[index], waves[partner]]), FeatureConfig())
         assert torch.equal(item["features"], torch.from_numpy(expected))
         assert torch.equal(single[index]["features"], torch.from_numpy(log_mel(waves[index], FeatureConfig())))
     partners = set()

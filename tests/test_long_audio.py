@@ -104,8 +104,9 @@ def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):
     from recognize.manifest import read_manifest
 
     rows = read_manifest(an4_dev)
+    waves = [sf.read(r["audio"], dtype="float32")[0] for r in rows]
     path = tmp_path / "hour.flac"
-    concatenate([sf.read(r["audio"], dtype="float32")[0] for r in rows], path, 14)
+    concatenate(waves, path, 14)
     assert sf.info(str(path)).duration > 3400
     done = subprocess.run([sys.executable, "-c", PEAK, "transcribe", path, "--format", "json", "--threads", "1", "--decoder", "greedy",
                            "--output-dir", tmp_path], capture_output=True, text=True, timeout=600)
@@ -118,7 +119,7 @@ def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):
     pairs = []  # the recordings joined two at a time: what reading without cutting at pauses gives
     for n in range(0, len(rows), 2):
         pairs.append(tmp_path / f"pair{n}.wav")
-        sf.write(pairs[-1], np.concatenate([sf.read(r["audio"], dtype="float32")[0] for r in rows[n : n + 2]]), 16000)
+        concatenate(waves[n : n + 2], pairs[-1], 1)
     joined = " ".join(h.text for _, h, _ in model.transcribe_files(pairs))
     long_wer = count_errors(reference, text).rate
     alone_wer = count_errors(reference, " ".join([alone] * 14)).rate
