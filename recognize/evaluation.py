@@ -165,7 +165,7 @@ JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
 
 
 def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="auto",
-                     scoring: Scoring = Scoring()) -> int:
+                     scoring: Scoring = Scoring(), batch_size: int = 16) -> int:
     from tqdm import tqdm
 
     from . import __version__
@@ -182,7 +182,7 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
         with tqdm(total=len(distributed.shard(rows, proc)), unit="file", disable=None if proc.main else True,
                   file=sys.stderr, leave=False) as bar:
             result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
-                                       scoring=scoring, proc=proc)
+                                       batch_size=batch_size, scoring=scoring, proc=proc)
     finally:
         distributed.stop()
     if result is None:  # another rank than 0: rank 0 reports

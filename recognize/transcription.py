@@ -19,7 +19,7 @@ def report_failures(failures: list[tuple[str, str]], total: int) -> None:
 
 
 def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="auto",
-                       kind="speech", skip_existing=False) -> int:
+                       kind="speech", skip_existing=False, batch_size=16) -> int:
     """Recognize ``files`` (audio for ``kind="speech"``, line images for ``"handwriting"``);
     print to stdout or write ``output_dir/STEM.FMT`` (atomically, so an interrupted run
     leaves only finished files; with ``skip_existing`` a rerun does only the rest).
@@ -55,7 +55,7 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
         failures.append((path, str(error).removeprefix(f"{path}: ")))
         bar.write(f"error: {error}", file=sys.stderr)
 
-    for path, hyp, extent in recognizer.transcribe_files(files, on_error=on_error, progress=bar.update):
+    for path, hyp, extent in recognizer.transcribe_files(files, batch_size, on_error, bar.update):
         text = render(hyp, fmt, source=path, extent=round(extent, 3), alphabet=alphabet)
         if output_dir:
             atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)

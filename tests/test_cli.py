@@ -193,3 +193,29 @@ def test_an_empty_reference_is_scored_not_a_crash(tmp_path):
     summary = json.loads(done.stdout)
     heard = run_cli("transcribe", WAVS[0]).stdout.split()
     assert summary["reference_words"] == 0 and summary["insertions"] == len(heard) > 0 and summary["wer"] == len(heard)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "transcribe"])
+def test_batch_size_sets_the_inputs_per_forward_pass(monkeypatch, sample_manifest, command):
+    from recognize.cli import main
+    from recognize.recognizer import Recognizer
+
+    sizes, decode_features = [], Recognizer.decode_features
+
+    def counted(self, feats, units=None):
+        sizes.append(len(feats))
+        return decode_features(self, feats, units)
+
+    monkeypatch.setattr(Recognizer, "decode_features", counted)
+    inputs = [sample_manifest] if command == "evaluate" else WAVS
+    for batch_size in ("1", "16"):
+        with pytest.raises(SystemExit) as done:
+            main([command, *map(str, inputs), "--decoder", "greedy", "--batch-size", batch_size])
+        assert done.value.code == 0
+    assert sizes == [1, 1, 2]  # the two samples one at a time, then together
+
+
+def test_batch_size_must_be_a_positive_whole_number():
+    for bad, why in (("0", "must be at least 1, not 0"), ("two", "must be a whole number, not 'two'")):
+        done = run_cli("evaluate", "m.jsonl", "--batch-size", bad)
+        assert done.returncode == 2 and done.stderr.strip().endswith(f"--batch-size: {why}")
