@@ -50,6 +50,7 @@ def pick_epochs(run: str | Path, last: int = 0, best: int = 0) -> list[Path]:
     paths = [run / f"epoch{r['epoch']}.pt" for r in sorted(chosen, key=lambda r: r["epoch"])]
     missing = [p.name for p in paths if not p.exists()]
     if missing:
-        raise RecognizeError(f"{run}: no snapshot {', '.join(missing)} (train.keep_epochs keeps the last and "
+        named = ", ".join(missing) if len(missing) <= 3 else f"{missing[0]} and {len(missing) - 1} more"
+        raise RecognizeError(f"{run}: no snapshot {named} (train.keep_epochs keeps the last and "
                              f"best N epochs; it was smaller than {last or best}?)")
     return paths

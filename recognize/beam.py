@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .decoding import Hypothesis, Token, words_from_tokens
+from .errors import RecognizeError
 from .lm import EOS, SPACE, KenLMModel, NGramLM
 
 LN10 = math.log(10)
@@ -49,6 +50,9 @@ class BeamOptions:
     nbest: int = 1
 
     def __post_init__(self):
+        for name in ("beam_size", "top_k", "nbest"):
+            if getattr(self, name) < 1:
+                raise RecognizeError(f"beam search: {name} must be at least 1, not {getattr(self, name)}")
         self.prefixes = None
         if self.lexicon is not None:
             self.prefixes = {w[:i] for w in self.lexicon for i in range(len(w) + 1)}
@@ -222,8 +226,6 @@ def read_word_list(path) -> frozenset:
     works: ``WORD(2)`` variants are folded into ``WORD``)."""
     from pathlib import Path
 
-    from .errors import RecognizeError
-
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
@@ -236,7 +238,6 @@ def read_word_list(path) -> frozenset:
 
 def parse_hotwords(items, default_weight: float = 5.0) -> dict:
     """``["WORD", "TWO WORDS:3.5"]`` -> ``{"WORD": 5.0, "TWO WORDS": 3.5}``."""
-    from .errors import RecognizeError
 
     hotwords = {}
     for item in items:

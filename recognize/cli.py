@@ -15,15 +15,19 @@ from pathlib import Path
 FORMATS = ("txt", "json", "srt", "vtt", "tsv")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1 (a usage error otherwise)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def count(minimum: int = 1):
+    """argparse type: a whole number of at least ``minimum`` (a one-line usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
 
 
 def cmd_train(args) -> int:
@@ -234,16 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", help="an exported model (.onnx, runs on onnxruntime) or a checkpoint (.pt, runs "
                                        "on torch); default: the bundled model (ONNX)")
         p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
-        p.add_argument("--threads", type=int, default=0,
+        p.add_argument("--threads", type=count(0), default=0,
                        help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")
-        p.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
+        p.add_argument("--batch-size", type=count(), default=16, metavar="N",
                        help="inputs per forward pass, grouped by length (default: 16); an fp32 model gives the same "
                             "output whatever N, an int8 one moves slightly with it")
         p.add_argument("--decoder", choices=["greedy", "beam"],
                        help="greedy (fastest) or beam: prefix beam search with the options below (default: the "
                             "beam search in the model's .decoding.json, written by `recognize tune`, else greedy)")
         beam = p.add_argument_group("beam search")
-        beam.add_argument("--beam-size", type=int, default=16, help="prefixes kept per frame (default: 16)")
+        beam.add_argument("--beam-size", type=count(), default=16, help="prefixes kept per frame (default: 16)")
         beam.add_argument("--lm", metavar="LM", help="n-gram language model: ARPA (.gz too; `recognize lm build`) "
                           "or KenLM binary (needs `pip install kenlm`)")
         beam.add_argument("--alpha", type=float, default=0.5, help="LM weight (default: 0.5)")
@@ -252,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
         beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
                           help="boost a word or phrase (weight in log units, default 5; repeatable)")
-        beam.add_argument("--nbest", type=int, default=1, help="alternatives kept in --format json (default: 1)")
+        beam.add_argument("--nbest", type=count(), default=1, help="alternatives kept in --format json (default: 1)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...)")
@@ -322,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, metavar="CONFIG.yaml",
                    help="the training config: its kind and image height give the lengths used for batching")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--shard-size", type=int, default=1000, metavar="N", help="items per shard (default 1000)")
+    p.add_argument("--shard-size", type=count(), default=1000, metavar="N", help="items per shard (default 1000)")
     p.set_defaults(func=cmd_shard)
 
     p = sub.add_parser("prepare", help="prepare a corpus: release -> JSON Lines manifests")
@@ -352,8 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "snapshots (epochN.pt, kept by train.keep_epochs).")
     p.add_argument("checkpoints", nargs="*", metavar="CHECKPOINT")
     p.add_argument("--run", metavar="DIR", help="a run folder (with metrics.jsonl and epochN.pt snapshots)")
-    p.add_argument("--last", type=int, default=0, metavar="N", help="with --run: its last N epochs")
-    p.add_argument("--best", type=int, default=0, metavar="N", help="with --run: its N epochs of lowest dev error")
+    p.add_argument("--last", type=count(0), default=0, metavar="N", help="with --run: its last N epochs")
+    p.add_argument("--best", type=count(0), default=0, metavar="N", help="with --run: its N epochs of lowest dev error")
     p.add_argument("-o", "--output", required=True, metavar="OUT.pt")
     p.set_defaults(func=cmd_average)
 
@@ -374,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(their text). Word LMs for speech, character LMs for handwriting.")
     p.add_argument("sources", nargs="+", metavar="TEXT", help="text files or .jsonl manifests")
     p.add_argument("-o", "--output", required=True, metavar="LM.arpa", help="the ARPA file (.gz: compressed)")
-    p.add_argument("--order", type=int, default=3, help="n (default: 3)")
+    p.add_argument("--order", type=count(), default=3, help="n (default: 3)")
     p.add_argument("--unit", choices=("word", "char"), default="word", help="default: word")
     p.set_defaults(func=cmd_lm)
 
@@ -388,8 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lexicon", metavar="WORDS.txt")
     p.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8, 1.0, 1.5])
     p.add_argument("--betas", type=float, nargs="+", default=[0.0, 1.0, 2.0])
-    p.add_argument("--beam-size", type=int, default=16)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--beam-size", type=count(), default=16)
+    p.add_argument("--threads", type=count(0), default=0)
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("models", help="list the bundled models")

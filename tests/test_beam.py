@@ -125,6 +125,12 @@ def kenlm_sources() -> dict[str, NGramLM]:
     return {"words": NGramLM.build(TEXTS + list(SAMPLE_TEXT.values()), 3), "chars": NGramLM.build(lines, 4, "char")}
 
 
+def test_impossible_beam_options_are_one_line_errors():
+    for option in ("beam_size", "top_k", "nbest"):
+        with pytest.raises(RecognizeError, match=f"beam search: {option} must be at least 1, not 0"):
+            BeamOptions(**{option: 0})
+
+
 def test_a_kenlm_binary_without_the_kenlm_module_is_a_one_line_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "kenlm", None)  # as if not installed
     with pytest.raises(RecognizeError, match=r"words.klm: a KenLM binary model; reading it needs the kenlm module"):

@@ -215,7 +215,14 @@ def test_batch_size_sets_the_inputs_per_forward_pass(monkeypatch, sample_manifes
     assert sizes == [1, 1, 2]  # the two samples one at a time, then together
 
 
-def test_batch_size_must_be_a_positive_whole_number():
-    for bad, why in (("0", "must be at least 1, not 0"), ("two", "must be a whole number, not 'two'")):
-        done = run_cli("evaluate", "m.jsonl", "--batch-size", bad)
-        assert done.returncode == 2 and done.stderr.strip().endswith(f"--batch-size: {why}")
+@pytest.mark.parametrize("args, why", [
+    (["evaluate", "m.jsonl", "--batch-size", "0"], "--batch-size: must be at least 1, not 0"),
+    (["evaluate", "m.jsonl", "--batch-size", "two"], "--batch-size: must be a whole number, not 'two'"),
+    (["transcribe", "a.wav", "--decoder", "beam", "--beam-size", "0"], "--beam-size: must be at least 1, not 0"),
+    (["transcribe", "a.wav", "--threads", "-1"], "--threads: must be at least 0, not -1"),
+    (["shard", "m.jsonl", "--config", "c.yaml", "--out", "s", "--shard-size", "0"], "--shard-size: must be at least 1"),
+    (["lm", "build", "t.txt", "-o", "lm.arpa", "--order", "0"], "--order: must be at least 1, not 0"),
+])
+def test_counts_out_of_range_are_one_line_usage_errors(args, why):
+    done = run_cli(*args)
+    assert done.returncode == 2 and why in done.stderr.strip().splitlines()[-1]
