@@ -8,6 +8,8 @@ import pytest
 from recognize.corpora import extract, fetch
 from recognize.errors import RecognizeError
 
+from conftest import SAMPLES
+
 
 def make_tar(path, name, data=b"x", link=None):
     with tarfile.open(path, "w:gz") as tar:
@@ -54,5 +56,11 @@ def test_bad_sources_are_one_line(tmp_path):
         fetch(str(tmp_path / "missing.tar.gz"), tmp_path / "work")
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not an archive")
-    with pytest.raises(RecognizeError, match="not a readable tar archive"):
+    with pytest.raises(RecognizeError, match=r"junk.tar.gz: not a tar archive \(plain, gzip, bzip2 or xz\)$"):
         fetch(str(junk), tmp_path / "work")
+    cut = tmp_path / "cut.tar.gz"  # a real archive whose download stopped half way
+    with tarfile.open(cut, "w:gz") as tar:
+        tar.add(SAMPLES / "cen8-mmtm-b.sph", "an4/cen8-mmtm-b.sph")
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    with pytest.raises(RecognizeError, match=r"cut.tar.gz: not a readable tar archive \([^\n]+\)$"):
+        fetch(str(cut), tmp_path / "work")

@@ -49,7 +49,12 @@ def extract(archive: Path, target: Path) -> None:
     ``..``, links out) or are devices are refused by tarfile's ``data`` filter."""
     target.mkdir(parents=True, exist_ok=True)
     try:
-        with tarfile.open(archive) as tar:
+        tar = tarfile.open(archive)
+    except (tarfile.TarError, OSError) as e:  # tarfile lists each compression it tried, over several lines
+        why = "not a tar archive (plain, gzip, bzip2 or xz)" if isinstance(e, tarfile.ReadError) else e.strerror
+        raise RecognizeError(f"{archive}: {why}") from None
+    try:
+        with tar:
             tar.extractall(target, filter="data")
     except tarfile.FilterError as e:
         raise RecognizeError(f"{archive}: refused to extract: {e}") from None
