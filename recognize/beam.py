@@ -238,7 +238,6 @@ def read_word_list(path) -> frozenset:
 
 def parse_hotwords(items, default_weight: float = 5.0) -> dict:
     """``["WORD", "TWO WORDS:3.5"]`` -> ``{"WORD": 5.0, "TWO WORDS": 3.5}``."""
-
     hotwords = {}
     for item in items:
         text, sep, weight = item.rpartition(":")
