@@ -19,6 +19,11 @@ from .errors import AudioError
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
 
 
+# Common containers and codecs that libsndfile (soundfile) cannot read: AAC in MP4, WMA,
+# AMR, and audio inside video files. Their error names the fix.
+NOT_LIBSNDFILE = {".m4a", ".aac", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".wma", ".amr", ".3gp", ".avi"}
+
+
 def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None) -> np.ndarray:
     """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
 
@@ -41,6 +46,9 @@ def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None)
                              always_2d=True)
     except Exception as e:  # libsndfile reports every decoding problem the same way
         reason = str(e).split(":")[-1].strip() or type(e).__name__
+        if path.suffix.lower() in NOT_LIBSNDFILE:
+            reason = (f"libsndfile does not decode {path.suffix.lower()[1:].upper()}; convert it first, "
+                      f"e.g. ffmpeg -i {path.name} {path.stem}.wav")
         raise AudioError(f"{path}: not a readable audio file ({reason})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples")
