@@ -22,6 +22,12 @@ from .text import normalize_text
 # declaring 20000 x 20000 pixels is 50 kB on disk and 400 MB decoded). A 600-dpi A4
 # page scan is 35 megapixels; text lines are far smaller.
 MAX_PIXELS = 50_000_000
+# Files people give that Pillow cannot open, and what to do instead.
+NOT_PILLOW = {
+    ".pdf": " (a PDF: render its pages to images first, e.g. pdftoppm -png -r 300, then cut the lines)",
+    ".heic": " (HEIC, as phones save photos: convert it to PNG or JPEG first)",
+    ".heif": " (HEIF: convert it to PNG or JPEG first)",
+}
 
 
 def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
@@ -54,7 +60,8 @@ def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"{path}: image has too many pixels (limit {MAX_PIXELS:,})") from None
         except UnidentifiedImageError:
-            raise ImageError(f"{path}: not an image file Pillow can read") from None
+            hint = NOT_PILLOW.get(path.suffix.lower(), "")
+            raise ImageError(f"{path}: not an image file Pillow can read{hint}") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             reason = " ".join(str(e).split()) or type(e).__name__
             raise ImageError(f"{path}: truncated or unreadable image ({reason})") from None

@@ -165,6 +165,14 @@ def test_broken_files_are_one_line_errors(tmp_path):
     error_of(tmp_path / "zero.png")
 
 
+def test_a_pdf_or_a_phone_photo_gets_the_way_round(tmp_path):
+    Image.open(LINE).convert("RGB").save(tmp_path / "scan.pdf")  # a real PDF holding the line image
+    assert error_of(tmp_path / "scan.pdf").endswith("not an image file Pillow can read (a PDF: render its pages "
+                                                    "to images first, e.g. pdftoppm -png -r 300, then cut the lines)")
+    (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+    assert "(HEIC, as phones save photos: convert it to PNG or JPEG first)" in error_of(tmp_path / "photo.heic")
+
+
 @pytest.mark.parametrize("side", [8000, 20000])
 def test_decompression_bombs_are_refused_before_decoding(side, tmp_path, monkeypatch):
     # 8000^2 = 64 MP: over our limit, under Pillow's own (89 MP); 20000^2 = 400 MP: over both.
