@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import distributed
+from .errors import RecognizeError
 from .journal import fingerprint, open_journal, read_journal
 from .manifest import read_manifest
 from .metrics import Counts, align, bootstrap_interval, counts_of
@@ -48,6 +49,9 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     is then the slowest process's, and ``rtfx`` the job's total throughput.
     """
     rows = read_manifest(manifest) if rows is None else rows
+    if rows and manifest_kind(rows) != recognizer.kind:
+        media = "line images" if manifest_kind(rows) == "handwriting" else "audio"
+        raise RecognizeError(f"{manifest}: a manifest of {media}, but {recognizer.path} is a {recognizer.kind} model")
     by_path: dict[str, list[dict]] = {}
     for row in distributed.shard(rows, proc):
         by_path.setdefault(media_path(row), []).append(row)

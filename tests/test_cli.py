@@ -7,7 +7,7 @@ import pytest
 
 from recognize.metrics import corpus_errors
 
-from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 
 WAVS = [SAMPLES / f"{k}.wav" for k in SAMPLE_TEXT]
 
@@ -226,3 +226,15 @@ def test_batch_size_sets_the_inputs_per_forward_pass(monkeypatch, sample_manifes
 def test_counts_out_of_range_are_one_line_usage_errors(args, why):
     done = run_cli(*args)
     assert done.returncode == 2 and why in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_model_of_the_other_kind_is_one_error_not_one_per_row(tmp_path, sample_manifest):
+    image = sorted(LINES.glob("*.png"))[0]
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text(json.dumps({"id": "l1", "image": str(image), "text": "x"}) + "\n")
+    done = run_cli("evaluate", lines, "--model", ROOT / "recognize" / "models" / "an4" / "model.onnx")
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: {lines}: a manifest of line images, but " \
+                                  f"{ROOT / 'recognize' / 'models' / 'an4' / 'model.onnx'} is a speech model"
+    done = run_cli("evaluate", sample_manifest, "--model", ROOT / "recognize" / "models" / "copiste" / "model.onnx")
+    assert done.returncode == 1 and "a manifest of audio, but" in done.stderr and "handwriting model" in done.stderr
