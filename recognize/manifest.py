@@ -184,6 +184,16 @@ def lengths_of(rows: LazyManifest, cfg: Config):
     import numpy as np
 
     lengths = rows.lengths.copy()
+    unreadable = []
     for i in np.flatnonzero(np.isnan(lengths)):
-        lengths[i] = length_of(rows[int(i)], cfg)
+        row = rows[int(i)]
+        try:
+            lengths[i] = length_of(row, cfg)
+        except Exception as e:  # soundfile and Pillow each raise their own kinds
+            media = row.get("audio") or row.get("image")
+            why = "no such file" if not Path(media).exists() else " ".join(str(e).split()) or type(e).__name__
+            unreadable.append(f"{row['id']!r} ({media}: {why})")
+    if unreadable:
+        raise ManifestError(f"{rows.path}: {len(unreadable)} of {len(rows)} rows name a file whose header cannot be "
+                            f"read, the first {unreadable[0]}; fix or remove them")
     return lengths

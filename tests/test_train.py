@@ -7,7 +7,7 @@ from recognize.checkpoint import init_from_checkpoint, read_checkpoint
 from recognize.config import from_dict, load_config
 from recognize.model import CTCModel
 from recognize.text import Alphabet
-from recognize.errors import RecognizeError
+from recognize.errors import ManifestError, RecognizeError
 from recognize.train import lr_lambda, train
 
 from conftest import SAMPLE_TEXT, SAMPLES, run_cli
@@ -103,3 +103,13 @@ def test_fine_tuning_with_another_alphabet_keeps_shared_symbols(tmp_path, handwr
     tuned = read_checkpoint(tmp_path / "tuned" / "best.pt")
     assert tuned["alphabet"] == old.symbols + ["Ω"]
     assert tuned["config"]["model"] == state["config"]["model"]
+
+
+def test_a_manifest_row_whose_file_is_gone_stops_training_with_one_line(tmp_path, sample_manifest):
+    rows = sample_manifest.read_text().splitlines() + [json.dumps({"id": "gone", "audio": "gone.wav", "text": "NO"})]
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ManifestError) as caught:
+        train(tiny_config(manifest, "train.epochs=1"), tmp_path / "run")
+    assert str(caught.value) == (f"{manifest}: 1 of 3 rows name a file whose header cannot be read, the first "
+                                 f"'gone' ({tmp_path / 'gone.wav'}: no such file); fix or remove them")
