@@ -77,7 +77,7 @@ def test_copiste_skips_missing_images_and_refuses_a_bad_table(tmp_path, capsys):
     (release / "lines.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     paths = copiste.prepare(str(release), tmp_path / "out")
     assert [r["id"] for r in check_rows(paths["train"])] == [r["line_id"] for r in rows[1:3]]  # rows[0] is kind id
-    assert capsys.readouterr().out.strip() == f"skipped: {rows[3]['line_id']}: {release / rows[3]['path']} is missing"
+    assert capsys.readouterr().err.strip() == f"skipped: {rows[3]['line_id']}: {release / rows[3]['path']} is missing"
     (release / "lines.tsv").write_text("\n".join(lines[:2] + ["a\tb\tc"]) + "\n", encoding="utf-8")
     with pytest.raises(RecognizeError, match=r"lines.tsv:3: expected 8 tab-separated columns"):
         copiste.prepare(str(release), tmp_path / "out")
@@ -117,7 +117,7 @@ def test_from_pages_reports_unreadable_pages(tmp_path, capsys):
         "imp_wikitexte_0022.jpg", "lost.jpg"), encoding="utf-8")
     rows = from_pages([*pages, tmp_path / "lost.xml"], tmp_path / "lines", tmp_path / "pages.jsonl")
     assert check_rows(tmp_path / "pages.jsonl") == rows and {r["page"] for r in rows} == {p.stem for p in pages}
-    assert capsys.readouterr().out.strip() == f"skipped: {tmp_path / 'lost.jpg'}: no such file"
+    assert capsys.readouterr().err.strip() == f"skipped: {tmp_path / 'lost.xml'}: {tmp_path / 'lost.jpg'}: no such file"
     with pytest.raises(RecognizeError, match="no usable text lines"):
         from_pages([tmp_path / "lost.xml"], tmp_path / "lines", tmp_path / "none.jsonl")
 
@@ -136,7 +136,7 @@ def test_gt_folder(tmp_path, capsys):
     want = {f"copiste/{stem}": text for stem, text in TEXTS.items()} | {"page": "2"}
     assert {r["id"]: r["text"] for r in rows} == want
     assert next(r for r in rows if r["id"] == "page")["image"] == "../gt/page.bin.png"
-    assert capsys.readouterr().out.splitlines() == [
+    assert capsys.readouterr().err.splitlines() == [
         f"skipped: {folder / 'blank.gt.txt'}: empty transcription",
         f"skipped: {folder / 'lost.gt.txt'}: no image beside it (lost.png, lost.jpg, ...)",
     ]
@@ -170,7 +170,7 @@ def test_iam_lines(tmp_path, capsys):
             {"id": "a01-000u-01", "image": "iam/lines/a01/a01-000u/a01-000u-01.png",
              "text": "nominating any more Labour life Peers", "form": "a01-000u", "segmentation": "err"},
         ]
-        assert capsys.readouterr().out.strip() == f"skipped: a01-000u-02: {form / 'a01-000u-02.png'} is missing"
+        assert capsys.readouterr().err.strip() == f"skipped: a01-000u-02: {form / 'a01-000u-02.png'} is missing"
     assert np.array_equal(load_image(tmp_path / rows[0]["image"], 64), load_image(LINES / f"{list(TEXTS)[0]}.png", 64))
     (tmp_path / "bad.txt").write_text("a01-000u-00 ok 154 A|MOVE\n", encoding="utf-8")
     with pytest.raises(RecognizeError, match=r"bad.txt:1: expected id"):

@@ -12,6 +12,7 @@ reported in one line and skipped.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,8 +26,8 @@ IMAGE_SUFFIXES = (".png", ".bin.png", ".nrm.png", ".jpg", ".jpeg", ".tif", ".tif
 
 
 def skip(message: str) -> None:
-    """Report a row that is left out of a manifest."""
-    print(f"skipped: {message}")
+    """Report a row that is left out of a manifest (on stderr, with the other problems)."""
+    print(f"skipped: {message}", file=sys.stderr)
 
 
 def relative(path: Path, folder: Path) -> str:
@@ -116,8 +117,8 @@ def cut_pages(xml_files: Iterable[str | Path], out_folder: str | Path, manifest_
     for xml in map(Path, xml_files):
         try:
             lines = lines_from_page(xml, (images or {}).get(xml))
-        except RecognizeError as e:
-            skip(str(e))
+        except RecognizeError as e:  # the page's own problem names the XML; its image's names the image
+            skip(str(e) if str(e).startswith(str(xml)) else f"{xml}: {e}")
             continue
         (out_folder / xml.stem).mkdir(parents=True, exist_ok=True)
         for number, line in enumerate(lines):
