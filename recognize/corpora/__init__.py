@@ -51,7 +51,8 @@ def extract(archive: Path, target: Path) -> None:
     try:
         tar = tarfile.open(archive)
     except (tarfile.TarError, OSError) as e:  # tarfile lists each compression it tried, over several lines
-        why = "not a tar archive (plain, gzip, bzip2 or xz)" if isinstance(e, tarfile.ReadError) else e.strerror
+        why = ("not a tar archive (plain, gzip, bzip2 or xz)" if isinstance(e, tarfile.ReadError)
+               else getattr(e, "strerror", None) or " ".join(str(e).split()))
         raise RecognizeError(f"{archive}: {why}") from None
     try:
         with tar:
