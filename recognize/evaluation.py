@@ -11,7 +11,7 @@ from pathlib import Path
 from . import distributed
 from .errors import RecognizeError
 from .journal import fingerprint, open_journal, read_journal
-from .manifest import read_manifest
+from .manifest import media_path, read_manifest
 from .metrics import Counts, align, bootstrap_interval, counts_of
 from .report import edit_totals, write_report
 from .text import Scoring
@@ -49,8 +49,9 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
     is then the slowest process's, and ``rtfx`` the job's total throughput.
     """
     rows = read_manifest(manifest) if rows is None else rows
-    if rows and manifest_kind(rows) != recognizer.kind:
-        media = "line images" if manifest_kind(rows) == "handwriting" else "audio"
+    kind = manifest_kind(rows)
+    if rows and kind != recognizer.kind:
+        media = "line images" if kind == "handwriting" else "audio"
         raise RecognizeError(f"{manifest}: a manifest of {media}, but {recognizer.path} is a {recognizer.kind} model")
     by_path: dict[str, list[dict]] = {}
     for row in distributed.shard(rows, proc):
@@ -133,10 +134,6 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         summary["lines_per_second"] = round((len(hyps) - resumed) / wall, 2) if wall > 0 else None
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
     return {"summary": summary, "utterances": utterances, "failures": failures}
-
-
-def media_path(row: dict) -> str:
-    return row.get("audio") or row["image"]
 
 
 def manifest_kind(rows: list[dict]) -> str:

@@ -151,6 +151,11 @@ def write_manifest(rows: list[dict], path: str | Path) -> None:
     atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
+def media_path(row: dict) -> str:
+    """The file a row names: its ``audio``, else its ``image``."""
+    return row.get("audio") or row["image"]
+
+
 def duration_of(row: dict) -> float:
     """Seconds of audio in a row: its ``duration`` field, else the file header."""
     if "duration" in row:
@@ -190,7 +195,7 @@ def lengths_of(rows: LazyManifest, cfg: Config):
         try:
             lengths[i] = length_of(row, cfg)
         except Exception as e:  # soundfile and Pillow each raise their own kinds
-            media = row.get("audio") or row.get("image")
+            media = media_path(row)
             why = "no such file" if not Path(media).exists() else " ".join(str(e).split()) or type(e).__name__
             unreadable.append(f"{row['id']!r} ({media}: {why})")
     if unreadable:

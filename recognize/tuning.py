@@ -72,8 +72,8 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
     CER (handwriting)."""
     from .beam import BeamOptions, BeamSearch, read_word_list
     from .decoding import greedy_decode
-    from .evaluation import media_path
     from .lm import load_lm
+    from .manifest import media_path
 
     lm = load_lm(lm_path)
     lexicon = read_word_list(lexicon_path) if lexicon_path else None
