@@ -83,11 +83,30 @@ def _mel_to_hz(mel):
     return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
 
 
+def vtlp_warp(freqs: np.ndarray, factor: float, nyquist: float) -> np.ndarray:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): frequencies ``(K,)`` -> ``(K,)``.
+
+    Multiplied by ``factor`` up to a boundary (60 % of Nyquist for factor <= 1, less
+    above), then a straight line to Nyquist, which stays fixed; factor > 1 moves formants
+    up, as a shorter vocal tract does.
+    """
+    f_hi = 0.6 * nyquist * min(factor, 1.0)
+    boundary = f_hi / factor
+    above = nyquist - (nyquist - f_hi) / (nyquist - boundary) * (nyquist - freqs)
+    return np.where(freqs <= boundary, freqs * factor, above)
+
+
 @lru_cache(maxsize=8)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """Slaney-normalized triangular filters: ``(n_mels, n_fft // 2 + 1)`` float32."""
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float,
+                   warp: float = 1.0) -> np.ndarray:
+    """Slaney-normalized triangular filters: ``(n_mels, n_fft // 2 + 1)`` float32.
+
+    ``warp`` != 1: each FFT bin counts at its :func:`vtlp_warp` frequency (training only).
+    """
     fmax = fmax or sample_rate / 2
     fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    if warp != 1.0:
+        fft_freqs = vtlp_warp(fft_freqs, warp, sample_rate / 2)
     mel_freqs = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     widths = np.diff(mel_freqs)
     ramps = mel_freqs[:, None] - fft_freqs[None, :]
@@ -110,12 +129,12 @@ def num_frames(num_samples: int, cfg: FeatureConfig) -> int:
     return 1 + max(0, num_samples - win) // hop
 
 
-def log_mel(wave: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+def log_mel(wave: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarray:
     """``(samples,)`` float -> ``(T, n_mels)`` float32 log-mel, T = :func:`num_frames`.
 
     Frames start at multiples of the hop and never reach past the end (no centering),
     so a frame depends only on its own samples; a clip shorter than one window is
-    zero-padded to one frame.
+    zero-padded to one frame. ``warp``: the filterbank's VTLP factor (training only).
     """
     win, hop = frame_params(cfg)
     wave = np.asarray(wave, dtype=np.float32)
@@ -128,5 +147,5 @@ def log_mel(wave: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)  # periodic Hann
     spectrum = np.fft.rfft(frames * window, n=cfg.n_fft, axis=-1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-    mel = power @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+    mel = power @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, warp).T
     return np.log(mel + LOG_FLOOR).astype(np.float32)

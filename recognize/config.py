@@ -49,6 +49,7 @@ class AugmentConfig:
     speed_factors: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])
     distort: float = 0.0  # handwriting: probability of a random image distortion per line
     join: float = 0.0  # speech: probability that an utterance is followed by another (long audio)
+    vtlp: float = 0.0  # speech: warp mel frequencies by a factor drawn from [1 - vtlp, 1 + vtlp]
 
 
 @dataclass
@@ -209,6 +210,7 @@ def validate(cfg: Config) -> Config:
         (t.batch_width > 0, "train.batch_width", "must be > 0"),
         (0 <= a.distort <= 1, "augment.distort", "must be in [0, 1]"),
         (0 <= a.join <= 1, "augment.join", "must be in [0, 1]"),
+        (0 <= a.vtlp <= 0.3, "augment.vtlp", "must be in [0, 0.3]"),
         (a.join == 0 or not t.train_shards, "augment.join", "needs a train manifest (random access), not train_shards"),
         (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
         (t.lr > 0, "train.lr", "must be > 0"),

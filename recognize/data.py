@@ -15,11 +15,11 @@ from .text import Alphabet
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
-                content: bytes | None = None, then: dict | None = None) -> dict:
+                content: bytes | None = None, then: dict | None = None, warp: float = 1.0) -> dict:
     """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
     audio played ``speed`` times faster (``content``: the audio file's bytes, if read
     already). ``then``: another row whose audio follows this one's, and its text after a
-    space (``augment.join``)."""
+    space (``augment.join``). ``warp``: the mel filterbank's VTLP factor (``augment.vtlp``)."""
     wave = load_audio(row["audio"], features.sample_rate, content)
     text, name = row.get("text", ""), row["id"]
     if then is not None:
@@ -29,7 +29,7 @@ def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: f
         wave = speed_perturb(wave, speed, features.sample_rate)
     return {
         "id": name,
-        "features": torch.from_numpy(log_mel(wave, features)),
+        "features": torch.from_numpy(log_mel(wave, features, warp)),
         "labels": torch.tensor(alphabet.encode(text), dtype=torch.int64),
         "text": text,
     }
@@ -56,15 +56,16 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
 
 class SpeechDataset(torch.utils.data.Dataset):
     """:func:`speech_item` of each row. With ``speed_factors``, each item is played at a
-    factor, and with probability ``join`` followed by another row, drawn from a generator
+    factor, with probability ``join`` followed by another row, and with ``vtlp`` its mel
+    frequencies warped by a factor in [1 - vtlp, 1 + vtlp], all drawn from a generator
     seeded by (seed, epoch, index): reproducible whatever the worker layout. Joined items
     teach a model trained on single utterances to read on past the end of one, as it must
     in long recordings; they are longer than the batch budget counts them."""
 
     def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0,
-                 join: float = 0.0):
+                 join: float = 0.0, vtlp: float = 0.0):
         self.rows, self.alphabet, self.features = rows, alphabet, features
-        self.speed_factors, self.join = list(speed_factors), join
+        self.speed_factors, self.join, self.vtlp = list(speed_factors), join, vtlp
         self.seed, self.epoch = seed, 0
 
     def __len__(self) -> int:
@@ -74,7 +75,8 @@ class SpeechDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         speed = float(rng.choice(self.speed_factors)) if self.speed_factors else 1.0
         then = self.rows[int(rng.integers(len(self.rows)))] if self.join and rng.random() < self.join else None
-        return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then)
+        warp = 1.0 + rng.uniform(-self.vtlp, self.vtlp) if self.vtlp else 1.0  # drawn last: older runs replay
+        return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then, warp=warp)
 
 
 class LineImageDataset(torch.utils.data.Dataset):
@@ -104,8 +106,10 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
     def make(row: dict, content: bytes, epoch: int) -> dict:
         rng = np.random.default_rng([cfg.train.seed, epoch, zlib.crc32(row["id"].encode())])
         if cfg.kind == "speech":
-            factors = cfg.augment.speed_factors
-            return speech_item(row, alphabet, cfg.features, float(rng.choice(factors)) if factors else 1.0, content)
+            factors, vtlp = cfg.augment.speed_factors, cfg.augment.vtlp
+            speed = float(rng.choice(factors)) if factors else 1.0
+            warp = 1.0 + rng.uniform(-vtlp, vtlp) if vtlp else 1.0
+            return speech_item(row, alphabet, cfg.features, speed, content, warp=warp)
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 
@@ -117,7 +121,8 @@ def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):
     if cfg.kind == "speech":
         if not train:
             return SpeechDataset(rows, alphabet, cfg.features)
-        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment.speed_factors, cfg.train.seed, cfg.augment.join)
+        a = cfg.augment
+        return SpeechDataset(rows, alphabet, cfg.features, a.speed_factors, cfg.train.seed, a.join, a.vtlp)
     return LineImageDataset(rows, alphabet, cfg.image, cfg.augment.distort if train else 0.0, cfg.train.seed)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognize.audio import load_audio, log_mel, mel_filterbank, num_frames
+from recognize.audio import load_audio, log_mel, mel_filterbank, num_frames, vtlp_warp
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
 
@@ -81,6 +81,20 @@ def test_frames_depend_only_on_their_samples(wave):
     whole = log_mel(wave, CFG)
     part = log_mel(wave[:16000], CFG)
     np.testing.assert_array_equal(part, whole[: len(part)])
+
+
+def test_vtlp_moves_a_tone_across_the_mel_bands():
+    """augment.vtlp: factor 1 is the plain filterbank; above 1 a tone's energy lands in
+    higher bands (a shorter vocal tract), below 1 in lower ones; 0 Hz and Nyquist stay."""
+    freqs = np.linspace(0, 8000, 257)
+    for factor in (0.9, 1.1):
+        warped = vtlp_warp(freqs, factor, 8000)
+        assert warped[0] == 0 and warped[-1] == pytest.approx(8000) and np.all(np.diff(warped) > 0)
+        assert warped[64] == pytest.approx(2000 * factor)  # linear part: scaled
+    np.testing.assert_array_equal(mel_filterbank(16000, 512, 80, 0.0, 0.0, 1.0), mel_filterbank(16000, 512, 80, 0.0, 0.0))
+    tone = np.sin(2 * np.pi * 1500 * np.arange(16000) / 16000).astype(np.float32)
+    peak = {f: int(log_mel(tone, CFG, warp=f).mean(axis=0).argmax()) for f in (0.9, 1.0, 1.1)}
+    assert peak[0.9] < peak[1.0] < peak[1.1]
 
 
 def test_short_clip_gives_one_frame():

@@ -94,6 +94,23 @@ def test_join_follows_an_utterance_with_another_audio_and_text():
         load_config(None, ["augment.join=0.5", "train.train_shards=x/{0..1}.tar"])
 
 
+def test_vtlp_warps_each_item_afresh_and_reproducibly():
+    rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"}]
+    alphabet = Alphabet.from_texts(["AUGUST"])
+    plain = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1)[0]["features"]
+    warped = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1, vtlp=0.1)
+    seen = []
+    for epoch in range(3):
+        warped.epoch = epoch
+        item = warped[0]["features"]
+        assert item.shape == plain.shape and not torch.equal(item, plain)
+        assert torch.equal(item, warped[0]["features"])  # same (seed, epoch, index): same warp
+        seen.append(item)
+    assert not torch.equal(seen[0], seen[1])  # a new factor each epoch
+    with pytest.raises(ConfigError, match="augment.vtlp: must be in"):
+        load_config(None, ["augment.vtlp=0.5"])
+
+
 def test_ctc_fits_counts_repeats():
     assert ctc_fits([1, 2, 3], 3)
     assert not ctc_fits([1, 1, 2], 3)  # the repeated 1 needs a blank between: 4 frames
