@@ -35,7 +35,7 @@ def group_bars(groups: list[dict], title: str) -> bytes:
     ax.invert_yaxis()
     ax.set_xlabel("error rate (%)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: never over a bar
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
