@@ -211,7 +211,6 @@ def validate(cfg: Config) -> Config:
         (0 <= a.distort <= 1, "augment.distort", "must be in [0, 1]"),
         (0 <= a.join <= 1, "augment.join", "must be in [0, 1]"),
         (0 <= a.vtlp <= 0.3, "augment.vtlp", "must be in [0, 0.3]"),
-        (a.join == 0 or not t.train_shards, "augment.join", "needs a train manifest (random access), not train_shards"),
         (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
         (t.lr > 0, "train.lr", "must be > 0"),
         (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),

@@ -15,15 +15,17 @@ from .text import Alphabet
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
-                content: bytes | None = None, then: dict | None = None, warp: float = 1.0) -> dict:
+                content: bytes | None = None, then: dict | None = None, then_content: bytes | None = None,
+                warp: float = 1.0) -> dict:
     """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
     audio played ``speed`` times faster (``content``: the audio file's bytes, if read
-    already). ``then``: another row whose audio follows this one's, and its text after a
-    space (``augment.join``). ``warp``: the mel filterbank's VTLP factor (``augment.vtlp``)."""
+    already). ``then``: another row whose audio (``then_content``) follows this one's, and
+    its text after a space (``augment.join``). ``warp``: the mel filterbank's VTLP factor
+    (``augment.vtlp``)."""
     wave = load_audio(row["audio"], features.sample_rate, content)
     text, name = row.get("text", ""), row["id"]
     if then is not None:
-        wave = np.concatenate([wave, load_audio(then["audio"], features.sample_rate)])
+        wave = np.concatenate([wave, load_audio(then["audio"], features.sample_rate, then_content)])
         text, name = f"{text} {then.get('text', '')}".strip(), f"{name}+{then['id']}"
     if speed != 1.0:
         wave = speed_perturb(wave, speed, features.sample_rate)
@@ -99,17 +101,20 @@ class LineImageDataset(torch.utils.data.Dataset):
 
 
 def stream_item_maker(alphabet: Alphabet, cfg: Config):
-    """``make(row, content, epoch) -> item`` for :class:`~recognize.shards.ShardStream`, with
-    the training augmentation of ``cfg`` drawn from (seed, epoch, the row's id)."""
+    """``make(row, content, epoch, batch) -> item`` for :class:`~recognize.shards.ShardStream`,
+    with the training augmentation of ``cfg`` drawn from (seed, epoch, the row's id). A
+    joined utterance (``augment.join``) is followed by one of its batch, ``[(row, content)]``:
+    a stream has no other at hand."""
     import zlib
 
-    def make(row: dict, content: bytes, epoch: int) -> dict:
+    def make(row: dict, content: bytes, epoch: int, batch=()) -> dict:
         rng = np.random.default_rng([cfg.train.seed, epoch, zlib.crc32(row["id"].encode())])
         if cfg.kind == "speech":
-            factors, vtlp = cfg.augment.speed_factors, cfg.augment.vtlp
-            speed = float(rng.choice(factors)) if factors else 1.0
-            warp = 1.0 + rng.uniform(-vtlp, vtlp) if vtlp else 1.0
-            return speech_item(row, alphabet, cfg.features, speed, content, warp=warp)
+            a = cfg.augment
+            speed = float(rng.choice(a.speed_factors)) if a.speed_factors else 1.0
+            then = batch[int(rng.integers(len(batch)))] if a.join and batch and rng.random() < a.join else (None, None)
+            warp = 1.0 + rng.uniform(-a.vtlp, a.vtlp) if a.vtlp else 1.0
+            return speech_item(row, alphabet, cfg.features, speed, content, *then, warp=warp)
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 

@@ -131,7 +131,8 @@ class ShardStream(torch.utils.data.IterableDataset):
     """Length-bucketed training batches streamed from tar shards (see the module docstring):
     an iterable dataset whose items are collated batches (use ``DataLoader(batch_size=None)``).
 
-    ``index`` is :func:`read_index`'s (of a folder or URL). Set ``epoch`` and ``start``
+    ``index`` is :func:`read_index`'s (of a folder or URL); ``make_item(row, content, epoch,
+    batch)`` decodes one item, ``batch`` being its batch's ``[(row, content)]``. Set ``epoch`` and ``start``
     (batches of this process's epoch already done) before iterating; ``len()`` is the
     number of batches left in the epoch.
     """
@@ -203,4 +204,4 @@ class ShardStream(torch.utils.data.IterableDataset):
             if g >= self.steps:
                 return
             if g >= self.start and (g - self.start) % workers == worker:
-                yield collate([self.make_item(row, content, self.epoch) for row, content in batch])
+                yield collate([self.make_item(row, content, self.epoch, batch) for row, content in batch])

@@ -8,6 +8,7 @@ import threading
 
 import torch
 
+from recognize.audio import num_frames
 from recognize.config import load_config
 from recognize.data import stream_item_maker
 from recognize.shards import ShardStream, read_index, read_shard, write_shards
@@ -62,6 +63,25 @@ def test_shards_round_trip_stream_and_resume(yesno_data, tmp_path):
     assert [b["ids"] for b in loader] == whole
     stream.start = 3
     assert [b["ids"] for b in loader] == whole[3:]
+
+
+def test_join_follows_a_streamed_utterance_with_one_of_its_batch(yesno_data, tmp_path):
+    cfg = load_config(ROOT / "configs" / "yesno.yaml", ["augment.join=1.0"])
+    rows = {r["id"]: r for r in map(json.loads, (yesno_data / "train.jsonl").read_text().splitlines())}
+    write_shards(yesno_data / "train.jsonl", tmp_path / "shards", cfg, shard_size=7)
+    stream = ShardStream(read_index(str(tmp_path / "shards")), stream_item_maker(Alphabet.from_texts(
+        r["text"] for r in rows.values()), cfg), 40, 8, seed=1, buffer=100)
+    stream.epoch = 1
+    batches = list(stream)
+    assert sorted(name.split("+")[0] for b in batches for name in b["ids"]) == sorted(rows)
+    for batch in batches:
+        firsts = [name.split("+")[0] for name in batch["ids"]]
+        for name, text, frames in zip(batch["ids"], batch["texts"], batch["lengths"]):
+            first, then = name.split("+")
+            assert then in firsts  # the partner comes from the same batch, whose bytes are at hand
+            assert text == f"{rows[first]['text']} {rows[then]['text']}"
+            seconds = rows[first]["duration"] + rows[then]["duration"]  # rounded to 10 ms
+            assert abs(int(frames) - num_frames(round(cfg.features.sample_rate * seconds), cfg.features)) <= 2
 
 
 def test_training_streams_from_shards(yesno_data, tmp_path):
