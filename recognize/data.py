@@ -112,9 +112,11 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
         if cfg.kind == "speech":
             a = cfg.augment
             speed = float(rng.choice(a.speed_factors)) if a.speed_factors else 1.0
-            then = batch[int(rng.integers(len(batch)))] if a.join and batch and rng.random() < a.join else (None, None)
+            then, then_content = None, None
+            if a.join and batch and rng.random() < a.join:
+                then, then_content = batch[int(rng.integers(len(batch)))]
             warp = 1.0 + rng.uniform(-a.vtlp, a.vtlp) if a.vtlp else 1.0
-            return speech_item(row, alphabet, cfg.features, speed, content, *then, warp=warp)
+            return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp)
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 
