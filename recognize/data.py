@@ -56,6 +56,16 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
     }
 
 
+def draw_augmentation(rng: np.random.Generator, speed_factors, join: float, vtlp: float, partners: int):
+    """``(speed, partner index or None, warp)`` of one utterance, ``partners`` being how many
+    it may be joined with. Drawn in this order, each only when its setting is on, so that
+    a run of an older config replays exactly."""
+    speed = float(rng.choice(speed_factors)) if speed_factors else 1.0
+    partner = int(rng.integers(partners)) if join and partners and rng.random() < join else None
+    warp = 1.0 + rng.uniform(-vtlp, vtlp) if vtlp else 1.0
+    return speed, partner, warp
+
+
 class SpeechDataset(torch.utils.data.Dataset):
     """:func:`speech_item` of each row. With ``speed_factors``, each item is played at a
     factor, with probability ``join`` followed by another row, and with ``vtlp`` its mel
@@ -75,9 +85,8 @@ class SpeechDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        speed = float(rng.choice(self.speed_factors)) if self.speed_factors else 1.0
-        then = self.rows[int(rng.integers(len(self.rows)))] if self.join and rng.random() < self.join else None
-        warp = 1.0 + rng.uniform(-self.vtlp, self.vtlp) if self.vtlp else 1.0  # drawn last: older runs replay
+        speed, partner, warp = draw_augmentation(rng, self.speed_factors, self.join, self.vtlp, len(self.rows))
+        then = self.rows[partner] if partner is not None else None
         return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then, warp=warp)
 
 
@@ -111,11 +120,8 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
         rng = np.random.default_rng([cfg.train.seed, epoch, zlib.crc32(row["id"].encode())])
         if cfg.kind == "speech":
             a = cfg.augment
-            speed = float(rng.choice(a.speed_factors)) if a.speed_factors else 1.0
-            then, then_content = None, None
-            if a.join and batch and rng.random() < a.join:
-                then, then_content = batch[int(rng.integers(len(batch)))]
-            warp = 1.0 + rng.uniform(-a.vtlp, a.vtlp) if a.vtlp else 1.0
+            speed, partner, warp = draw_augmentation(rng, a.speed_factors, a.join, a.vtlp, len(batch))
+            then, then_content = batch[partner] if partner is not None else (None, None)
             return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp)
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
