@@ -238,6 +238,19 @@ def from_dict(values: dict) -> Config:
     return cfg
 
 
+def differences(a: dict, b: dict, prefix: str = "") -> dict[str, tuple]:
+    """``{"model.hidden": (a's value, b's value)}`` for every setting in which two
+    :meth:`Config.to_dict` dicts differ (a setting only one has counts as differing)."""
+    out = {}
+    for key in list(a) + [k for k in b if k not in a]:
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out.update(differences(x, y, f"{prefix}{key}."))
+        elif x != y:
+            out[prefix + key] = (x, y)
+    return out
+
+
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     """Apply ``key.sub=value`` strings; values are YAML scalars (``3e-4``, ``[1, 2]``)."""
     import yaml

@@ -38,7 +38,7 @@ from . import distributed
 from .atomic import atomic_write_text
 from .augment import spec_augment
 from .checkpoint import init_from_checkpoint, read_checkpoint, save_checkpoint
-from .config import Config, from_dict
+from .config import Config, differences, from_dict
 from .data import ctc_fits, loader, make_dataset, speech_item, stream_item_maker
 from .decoding import greedy_decode
 from .errors import ConfigError, RecognizeError
@@ -195,6 +195,19 @@ def weights_checksum(model: torch.nn.Module) -> list[float]:
     return [float(p.detach().double().sum()) for p in model.parameters()]
 
 
+def check_resumable(cfg: Config, run_config: dict, out: Path) -> None:
+    """A resumed run keeps its model and input settings: :class:`ConfigError` naming the
+    first one ``cfg`` changes. Other settings (schedule, augmentation) may change. A
+    fine-tuned run's model settings came from its ``train.init`` checkpoint: ``cfg`` takes them."""
+    run_cfg = from_dict(run_config)
+    if cfg.train.init:
+        cfg.model, cfg.features, cfg.image = run_cfg.model, run_cfg.features, run_cfg.image
+    for key, (was, now) in differences(run_config, cfg.to_dict()).items():
+        if key.split(".")[0] in ("kind", "features", "image", "model"):
+            raise ConfigError(f"{out}: a resumed run keeps its model and input settings; "
+                              f"{key} is {was!r} there, {now!r} here")
+
+
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
     """Train a model as ``cfg`` says, writing the run folder ``out``. Returns the best epoch's
     metrics. Under torchrun every process calls this; rank 0 writes ``out``."""
@@ -238,6 +251,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     resumed = read_checkpoint(out / "last.pt") if resume else None
     if resumed:
         alphabet = Alphabet(resumed["alphabet"])
+        check_resumable(cfg, resumed["config"], out)
     init = read_checkpoint(t.init) if t.init and not resumed else None
     if init:  # fine-tuning: the checkpoint's architecture and input settings, a possibly new alphabet
         start = from_dict(init["config"])
@@ -319,9 +333,13 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
                 "random generators re-seeded, so the run goes on but will not repeat an uninterrupted one")
             seed_everything(t.seed + proc.rank + 1000 * run["epoch"])
         log(f"resuming {out} at epoch {run['epoch']}, batch {run['batches_done']}")
+        changed = differences(resumed["config"], cfg.to_dict())
+        if changed and proc.main:  # config.yaml says what the run goes on with
+            log("changed settings: " + ", ".join(f"{key} {was!r} -> {now!r}" for key, (was, now) in changed.items()))
+            atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     elif proc.main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (out / "metrics.jsonl").unlink(missing_ok=True)
         log(f"model: {model.num_parameters():,} parameters, alphabet of {len(alphabet)} symbols, "
             f"{n_train} train / {len(dev_rows)} dev utterances, device {device}"

@@ -76,6 +76,26 @@ def test_labels_that_cannot_fit_are_reported_and_skipped(tmp_path):
     assert record["skipped"] == 1 and record["train_loss"] > 0
 
 
+def test_a_resumed_run_keeps_its_model_and_says_what_else_changed(tmp_path, sample_manifest):
+    settings = [f"train.train_manifest={sample_manifest}", f"train.dev_manifest={sample_manifest}",
+                "model.frontend=stack", "model.hidden=32", "model.layers=1", "features.n_mels=40", "train.threads=1"]
+    (tmp_path / "c.yaml").write_text("kind: speech\n")
+    args = [tmp_path / "c.yaml"] + [a for setting in settings for a in ("--set", setting)]
+    assert run_cli("train", "--out", tmp_path / "run", *args, "--set", "train.epochs=1").returncode == 0
+
+    wider = run_cli("train", "--out", tmp_path / "run", *args, "--set", "model.hidden=48", "--resume")
+    assert wider.returncode == 1 and "Traceback" not in wider.stderr
+    assert wider.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'run'}: a resumed run keeps its model and input settings; model.hidden is 32 there, 48 here"]
+
+    longer = run_cli("train", "--out", tmp_path / "run", *args, "--set", "train.epochs=2", "--set", "train.patience=5",
+                     "--resume")
+    assert longer.returncode == 0, longer.stderr
+    assert "changed settings: train.epochs 1 -> 2, train.patience 0 -> 5" in longer.stderr
+    assert load_config(tmp_path / "run" / "config.yaml") == load_config(None, settings + ["train.epochs=2",
+                                                                                         "train.patience=5"])
+
+
 def test_fine_tuning_with_another_alphabet_keeps_shared_symbols(tmp_path, handwriting_model, line_manifest):
     """`--init` with new characters: the output rows of shared symbols are the
     checkpoint's, new symbols get rows of their own, and training runs."""
@@ -103,6 +123,14 @@ def test_fine_tuning_with_another_alphabet_keeps_shared_symbols(tmp_path, handwr
     tuned = read_checkpoint(tmp_path / "tuned" / "best.pt")
     assert tuned["alphabet"] == old.symbols + ["Ω"]
     assert tuned["config"]["model"] == state["config"]["model"]
+
+    # resumed, it keeps the model it took from --init, not the YAML's
+    done = run_cli("train", tmp_path / "c.yaml", "--out", tmp_path / "tuned", "--init", handwriting_model,
+                   "--set", f"train.train_manifest={manifest}", "--set", f"train.dev_manifest={manifest}",
+                   "--set", "train.epochs=2", "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "changed settings: train.epochs 1 -> 2" in done.stderr
+    assert read_checkpoint(tmp_path / "tuned" / "last.pt")["config"]["model"] == state["config"]["model"]
 
 
 def test_a_manifest_row_whose_file_is_gone_stops_training_with_one_line(tmp_path, sample_manifest):
