@@ -93,6 +93,25 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    import json
+
+    from .errors import RecognizeError
+    from .runs import compare_runs, format_runs, read_run
+
+    runs, failed = [], 0
+    for path in args.runs:  # a folder that is not a run is reported; the others are compared
+        try:
+            runs.append(read_run(path))
+        except RecognizeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+    if runs:
+        result = compare_runs(runs)
+        print(json.dumps(result, ensure_ascii=False) if args.json else format_runs(result))
+    return 1 if failed else 0
+
+
 def cmd_plot(args) -> int:
     from .atomic import atomic_write
     from .history import read_history
@@ -297,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", metavar="B", help="another one")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("runs", help="training runs side by side; seeds of one setting as mean and spread",
+                       description="Best epoch and dev WER/CER of each run folder, the settings in which the runs "
+                                   "differ, and, for runs that differ only in their seed (or threads, device), "
+                                   "the mean, standard deviation and range over those seeds.")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="training run folders (config.yaml, metrics.jsonl)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("plot", help="training loss and dev error curves of a run folder")
     p.add_argument("run", metavar="RUN", help="a training run folder (with metrics.jsonl)")

@@ -1,0 +1,92 @@
+"""``recognize runs RUN...``: training runs side by side (best epoch, dev WER and CER, the
+settings in which they differ) and, for runs that differ only in their seed, the mean
+and spread: on a small dev set one seed's point is not evidence.
+
+Torch-free: it reads each run's ``config.yaml`` and ``metrics.jsonl``."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from .config import Config
+from .errors import RecognizeError
+from .history import headline, read_history
+
+# Settings that say how a run ran, not what it learned: runs differing only in these are seeds of one setting.
+HOW_IT_RAN = {"train.seed", "train.threads", "train.device", "train.num_workers", "train.save_every_steps",
+              "train.keep_epochs"}
+
+
+def flatten(values: dict, prefix: str = "") -> dict:
+    """``{"model": {"hidden": 256}}`` -> ``{"model.hidden": 256}``."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def read_run(run: str | Path) -> dict:
+    """``{"run", "kind", "epochs", "of", "best_epoch", "wer", "cer", "config"}`` of a run
+    folder: epochs done and configured, the best epoch's dev figures, the flat config."""
+    import yaml
+
+    path = Path(run) / "config.yaml"
+    try:  # a setting newer than the run has its default, which is what the run did
+        config = flatten(Config().to_dict()) | flatten(yaml.safe_load(path.read_text(encoding="utf-8")))
+        kind, planned = config["kind"], config["train.epochs"]
+    except (OSError, AttributeError, KeyError, yaml.YAMLError):
+        raise RecognizeError(f"{path}: cannot read the run's config (is {run} a training run folder?)") from None
+    records = read_history(run)
+    best = min(records, key=lambda r: headline(r, kind))
+    return {"run": str(run), "kind": kind, "epochs": records[-1]["epoch"], "of": planned,
+            "best_epoch": best["epoch"], "wer": best["wer"], "cer": best["cer"], "config": config}
+
+
+def _spread(values: list[float]) -> dict:
+    return {"mean": statistics.mean(values), "sd": statistics.stdev(values), "min": min(values), "max": max(values)}
+
+
+def compare_runs(runs: list[dict]) -> dict:
+    """``{"runs": [run + "settings"], "seeds": [{"settings", "runs", "wer", "cer"}]}``.
+
+    ``settings`` are the run's values of the settings that are not the same in every run;
+    ``seeds`` groups the runs whose settings differ only in :data:`HOW_IT_RAN`, two or
+    more, with each rate's ``mean``, ``sd`` (sample), ``min`` and ``max``."""
+    keys = sorted(set().union(*(r["config"] for r in runs)))
+    varying = [k for k in keys if len({json.dumps(r["config"].get(k)) for r in runs}) > 1]
+    rows = [r | {"settings": {k: r["config"].get(k) for k in varying}} for r in runs]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        learned = {k: v for k, v in r["settings"].items() if k not in HOW_IT_RAN}
+        groups.setdefault(json.dumps(learned, sort_keys=True), []).append(r)
+    seeds = [{"settings": json.loads(key), "runs": [r["run"] for r in members],
+              "wer": _spread([r["wer"] for r in members]), "cer": _spread([r["cer"] for r in members])}
+             for key, members in groups.items() if len(members) > 1]
+    return {"runs": rows, "seeds": seeds}
+
+
+def _setting(key: str, value) -> str:
+    return f"{key}={json.dumps(value) if isinstance(value, (list, dict)) else value}"
+
+
+def format_runs(result: dict) -> str:
+    runs = result["runs"]
+    width = max(len(r["run"]) for r in runs)
+    lines = [f"{'run':{width}}  {'epochs':>7}  {'best':>4}  {'dev WER':>8}  {'dev CER':>8}  settings"]
+    for r in runs:
+        settings = " ".join(_setting(k, v) for k, v in r["settings"].items())
+        lines.append(f"{r['run']:{width}}  {r['epochs']:>3}/{r['of']:<3}  {r['best_epoch']:>4}  "
+                     f"{100 * r['wer']:7.2f}%  {100 * r['cer']:7.2f}%  {settings}")
+    for group in result["seeds"]:
+        n = len(group["runs"])
+        rates = ", ".join(f"{rate.upper()} {100 * s['mean']:.2f} % ± {100 * s['sd']:.2f} "
+                          f"({100 * s['min']:.2f} to {100 * s['max']:.2f})"
+                          for rate, s in (("wer", group["wer"]), ("cer", group["cer"])))
+        settings = " ".join(_setting(k, v) for k, v in group["settings"].items()) or "the same settings"
+        lines.append(f"{n} seeds of {settings}: dev {rates} (mean ± sd, range)")
+    return "\n".join(lines)
