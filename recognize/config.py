@@ -238,17 +238,22 @@ def from_dict(values: dict) -> Config:
     return cfg
 
 
-def differences(a: dict, b: dict, prefix: str = "") -> dict[str, tuple]:
+def flatten(values: dict, prefix: str = "") -> dict:
+    """``{"model": {"hidden": 256}}`` -> ``{"model.hidden": 256}``."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def differences(a: dict, b: dict) -> dict[str, tuple]:
     """``{"model.hidden": (a's value, b's value)}`` for every setting in which two
     :meth:`Config.to_dict` dicts differ (a setting only one has counts as differing)."""
-    out = {}
-    for key in list(a) + [k for k in b if k not in a]:
-        x, y = a.get(key), b.get(key)
-        if isinstance(x, dict) and isinstance(y, dict):
-            out.update(differences(x, y, f"{prefix}{key}."))
-        elif x != y:
-            out[prefix + key] = (x, y)
-    return out
+    a, b = flatten(a), flatten(b)
+    return {key: (a.get(key), b.get(key)) for key in a | b if a.get(key) != b.get(key)}
 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:

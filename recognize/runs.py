@@ -10,24 +10,13 @@ import json
 import statistics
 from pathlib import Path
 
-from .config import Config
+from .config import Config, flatten
 from .errors import RecognizeError
 from .history import headline, read_history
 
 # Settings that say how a run ran, not what it learned: runs differing only in these are seeds of one setting.
 HOW_IT_RAN = {"train.seed", "train.threads", "train.device", "train.num_workers", "train.save_every_steps",
               "train.keep_epochs"}
-
-
-def flatten(values: dict, prefix: str = "") -> dict:
-    """``{"model": {"hidden": 256}}`` -> ``{"model.hidden": 256}``."""
-    out = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
-    return out
 
 
 def read_run(run: str | Path) -> dict:
