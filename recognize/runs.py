@@ -44,14 +44,16 @@ def compare_runs(runs: list[dict]) -> dict:
     """``{"runs": [run + "settings"], "seeds": [{"settings", "runs", "wer", "cer"}]}``.
 
     ``settings`` are the run's values of the settings that are not the same in every run;
-    ``seeds`` groups the runs whose settings differ only in :data:`HOW_IT_RAN`, two or
-    more, with each rate's ``mean``, ``sd`` (sample), ``min`` and ``max``."""
+    ``seeds`` groups the runs whose settings differ only in :data:`HOW_IT_RAN` (or in an
+    early-stopping patience that never stopped them), two or more, with each rate's
+    ``mean``, ``sd`` (sample), ``min`` and ``max``."""
     keys = sorted(set().union(*(r["config"] for r in runs)))
     varying = [k for k in keys if len({json.dumps(r["config"].get(k)) for r in runs}) > 1]
     rows = [r | {"settings": {k: r["config"].get(k) for k in varying}} for r in runs]
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        learned = {k: v for k, v in r["settings"].items() if k not in HOW_IT_RAN}
+        learned = {k: v for k, v in r["settings"].items() if k not in HOW_IT_RAN
+                   and not (k == "train.patience" and r["epochs"] == r["of"])}  # it never stopped the run
         groups.setdefault(json.dumps(learned, sort_keys=True), []).append(r)
     seeds = [{"settings": json.loads(key), "runs": [r["run"] for r in members],
               "wer": _spread([r["wer"] for r in members]), "cer": _spread([r["cer"] for r in members])}

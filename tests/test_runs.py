@@ -8,8 +8,10 @@ from test_train import tiny_config
 
 
 def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):
-    """Three real runs: two seeds of one setting and one wider model; a folder that is no run."""
-    for name, *settings in (("a", "train.seed=1"), ("b", "train.seed=2"), ("wide", "train.seed=1", "model.hidden=48")):
+    """Three real runs: two seeds of one setting (one with a patience that never stops it) and
+    one wider model; a folder that is no run."""
+    for name, *settings in (("a", "train.seed=1", "train.patience=5"), ("b", "train.seed=2"),
+                            ("wide", "train.seed=1", "model.hidden=48")):
         train(tiny_config(sample_manifest, "train.epochs=2", *settings), tmp_path / name)
     (tmp_path / "empty").mkdir()
     runs = [str(tmp_path / name) for name in ("a", "b", "wide")]
@@ -28,8 +30,9 @@ def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):
     assert [(r["run"], r["best_epoch"], r["wer"], r["epochs"], r["of"]) for r in result["runs"]] == [
         (run, best[run]["epoch"], best[run]["wer"], 2, 2) for run in runs]
     assert [r["settings"] for r in result["runs"]] == [
-        {"model.hidden": 32, "train.seed": 1}, {"model.hidden": 32, "train.seed": 2},
-        {"model.hidden": 48, "train.seed": 1}]
+        {"model.hidden": 32, "train.patience": 5, "train.seed": 1},
+        {"model.hidden": 32, "train.patience": 0, "train.seed": 2},
+        {"model.hidden": 48, "train.patience": 0, "train.seed": 1}]
     [seeds] = result["seeds"]  # the wide run has no second seed
     assert seeds["runs"] == runs[:2] and seeds["settings"] == {"model.hidden": 32}
     for rate in ("wer", "cer"):
@@ -39,5 +42,5 @@ def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):
 
     table = run_cli("runs", *runs).stdout.splitlines()
     assert len(table) == 5 and table[0].split()[:2] == ["run", "epochs"]
-    assert table[3].endswith("model.hidden=48 train.seed=1")
+    assert table[3].endswith("model.hidden=48 train.patience=0 train.seed=1")
     assert table[4].startswith("2 seeds of model.hidden=32: dev WER ")
