@@ -195,17 +195,20 @@ def weights_checksum(model: torch.nn.Module) -> list[float]:
     return [float(p.detach().double().sum()) for p in model.parameters()]
 
 
-def check_resumable(cfg: Config, run_config: dict, out: Path) -> None:
-    """A resumed run keeps its model and input settings: :class:`ConfigError` naming the
-    first one ``cfg`` changes. Other settings (schedule, augmentation) may change. A
-    fine-tuned run's model settings came from its ``train.init`` checkpoint: ``cfg`` takes them."""
-    run_cfg = from_dict(run_config)
+def changed_on_resume(cfg: Config, run_config: dict, out: Path) -> dict:
+    """``{key: (the run's value, cfg's)}`` of the settings ``cfg`` changes in a resumed run.
+    Schedule, augmentation and the like may change; a model or input setting may not (the
+    weights could not load): :class:`ConfigError` naming it. A fine-tuned run keeps the model
+    and input settings it took from its ``train.init`` checkpoint: ``cfg`` is given them."""
+    run_cfg = from_dict(run_config)  # settings newer than the run get their defaults
     if cfg.train.init:
         cfg.model, cfg.features, cfg.image = run_cfg.model, run_cfg.features, run_cfg.image
-    for key, (was, now) in differences(run_config, cfg.to_dict()).items():
+    changed = differences(run_cfg.to_dict(), cfg.to_dict())
+    for key, (was, now) in changed.items():
         if key.split(".")[0] in ("kind", "features", "image", "model"):
             raise ConfigError(f"{out}: a resumed run keeps its model and input settings; "
                               f"{key} is {was!r} there, {now!r} here")
+    return changed
 
 
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:
@@ -251,7 +254,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     resumed = read_checkpoint(out / "last.pt") if resume else None
     if resumed:
         alphabet = Alphabet(resumed["alphabet"])
-        check_resumable(cfg, resumed["config"], out)
+        changed = changed_on_resume(cfg, resumed["config"], out)
     init = read_checkpoint(t.init) if t.init and not resumed else None
     if init:  # fine-tuning: the checkpoint's architecture and input settings, a possibly new alphabet
         start = from_dict(init["config"])
@@ -333,7 +336,6 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
                 "random generators re-seeded, so the run goes on but will not repeat an uninterrupted one")
             seed_everything(t.seed + proc.rank + 1000 * run["epoch"])
         log(f"resuming {out} at epoch {run['epoch']}, batch {run['batches_done']}")
-        changed = differences(resumed["config"], cfg.to_dict())
         if changed and proc.main:  # config.yaml says what the run goes on with
             log("changed settings: " + ", ".join(f"{key} {was!r} -> {now!r}" for key, (was, now) in changed.items()))
             atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -88,10 +88,13 @@ def test_a_resumed_run_keeps_its_model_and_says_what_else_changed(tmp_path, samp
     assert wider.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'run'}: a resumed run keeps its model and input settings; model.hidden is 32 there, 48 here"]
 
+    state = read_checkpoint(tmp_path / "run" / "last.pt")  # as a run from before augment.vtlp existed
+    del state["config"]["augment"]["vtlp"]
+    torch.save(state, tmp_path / "run" / "last.pt")
     longer = run_cli("train", "--out", tmp_path / "run", *args, "--set", "train.epochs=2", "--set", "train.patience=5",
                      "--resume")
     assert longer.returncode == 0, longer.stderr
-    assert "changed settings: train.epochs 1 -> 2, train.patience 0 -> 5" in longer.stderr
+    assert "changed settings: train.epochs 1 -> 2, train.patience 0 -> 5\n" in longer.stderr
     assert load_config(tmp_path / "run" / "config.yaml") == load_config(None, settings + ["train.epochs=2",
                                                                                          "train.patience=5"])
 
