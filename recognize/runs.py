@@ -62,7 +62,7 @@ def compare_runs(runs: list[dict]) -> dict:
 
 
 def _setting(key: str, value) -> str:
-    return f"{key}={json.dumps(value) if isinstance(value, (list, dict)) else value}"
+    return f"{key}={json.dumps(value, separators=(',', ':')) if isinstance(value, (list, dict)) else value}"
 
 
 def format_runs(result: dict) -> str:
