@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         beam.add_argument("--nbest", type=count(), default=1, help="alternatives kept in --format json (default: 1)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...), or folders of them")
     runtime_options(p)
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
     p.add_argument("--output-dir", metavar="DIR",
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_recognize, kind="speech")
 
     p = sub.add_parser("read", help="recognize handwritten text-line images")
-    p.add_argument("files", nargs="+", metavar="IMAGE", help="line images (PNG, JPEG, TIFF, BMP, WebP, ...)")
+    p.add_argument("files", nargs="+", metavar="IMAGE", help="line images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them")
     runtime_options(p)
     p.add_argument("--format", choices=("txt", "json"), default="txt",
                    help="txt, or json with each character's x-range and confidence (default: txt)")

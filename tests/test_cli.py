@@ -47,6 +47,25 @@ def test_bad_files_are_reported_and_the_rest_go_on(tmp_path):
     assert "2 of 4 files failed" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_folder_stands_for_its_audio_files(tmp_path):
+    """The folder's audio files by name, the same text as each given alone; other files in
+    it and its subfolders are left alone; a folder with no audio is one failure."""
+    folder = tmp_path / "recordings"
+    (folder / "below").mkdir(parents=True)
+    for wav in WAVS:
+        (folder / wav.name).write_bytes(wav.read_bytes())
+    (folder / "below" / WAVS[0].name).write_bytes(WAVS[0].read_bytes())
+    (folder / "notes.txt").write_text("not audio")
+    (tmp_path / "empty").mkdir()
+    done = run_cli("transcribe", folder, tmp_path / "empty")
+    assert done.returncode == 1
+    alone = {f"{folder / wav.name}: {run_cli('transcribe', wav).stdout.strip()}" for wav in WAVS}
+    assert sorted(done.stdout.strip().splitlines()) == sorted(alone)
+    assert done.stdout.strip().splitlines()[0].startswith(str(folder / sorted(w.name for w in WAVS)[0]))
+    assert f"error: {tmp_path / 'empty'}: a folder with no audio files (.wav" in done.stderr
+    assert f"1 of {len(WAVS) + 1} files failed" in done.stderr
+
+
 def test_output_formats(tmp_path):
     done = run_cli("transcribe", *WAVS, "--output-dir", tmp_path, "--format", "json")
     assert done.returncode == 0, done.stderr

@@ -32,6 +32,13 @@ def test_read_reports_bad_images_and_goes_on(handwriting_model, tmp_path):
     assert "2 of 3 files failed" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_folder_stands_for_its_line_images():
+    """tests/data/copiste holds the line images, their .gt.txt transcripts and a README."""
+    folder = run_cli("read", LINES)
+    assert folder.returncode == 0, folder.stderr
+    assert folder.stdout == run_cli("read", *IMAGES).stdout and len(folder.stdout.splitlines()) == len(IMAGES)
+
+
 def test_evaluate_image_manifest(handwriting_model, line_manifest):
     done = run_cli("evaluate", line_manifest, "--model", handwriting_model, "--json")
     assert done.returncode == 0, done.stderr
