@@ -1,4 +1,5 @@
-"""A training run's history: the epoch records of ``RUN/metrics.jsonl`` and what "best" means.
+"""A training run's history: the epoch records of ``RUN/metrics.jsonl``, what "best" means, and
+the run's saved ``RUN/config.yaml``.
 
 Torch-free, so that plotting, averaging and the recipes' tables read runs the same way."""
 
@@ -32,13 +33,21 @@ def read_history(run: str | Path, required: bool = True) -> list[dict]:
     return records
 
 
-def run_kind(run: str | Path) -> str:
-    """``speech`` or ``handwriting``: the kind in the run's saved ``config.yaml``."""
+def run_config(run: str | Path, what: str = "config") -> dict:
+    """The run's saved ``config.yaml`` as a dict; a one-line error (about the run's ``what``)
+    if it is missing, unreadable or has no ``kind``."""
     import yaml
 
     path = Path(run) / "config.yaml"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))["kind"]
-    except (OSError, TypeError, KeyError, yaml.YAMLError):
-        raise RecognizeError(f"{path}: cannot read the run's kind (is {run} a training run folder?)") from None
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        config = None
+    if not isinstance(config, dict) or "kind" not in config:
+        raise RecognizeError(f"{path}: cannot read the run's {what} (is {run} a training run folder?)")
+    return config
 
+
+def run_kind(run: str | Path) -> str:
+    """``speech`` or ``handwriting``: the kind in the run's saved ``config.yaml``."""
+    return run_config(run, "kind")["kind"]

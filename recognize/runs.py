@@ -11,8 +11,7 @@ import statistics
 from pathlib import Path
 
 from .config import Config, flatten
-from .errors import RecognizeError
-from .history import headline, read_history
+from .history import headline, read_history, run_config
 
 # Settings that say how a run ran, not what it learned: runs differing only in these are seeds of one setting.
 HOW_IT_RAN = {"train.seed", "train.threads", "train.device", "train.num_workers", "train.save_every_steps",
@@ -22,14 +21,9 @@ HOW_IT_RAN = {"train.seed", "train.threads", "train.device", "train.num_workers"
 def read_run(run: str | Path) -> dict:
     """``{"run", "kind", "epochs", "of", "best_epoch", "wer", "cer", "config"}`` of a run
     folder: epochs done and configured, the best epoch's dev figures, the flat config."""
-    import yaml
-
-    path = Path(run) / "config.yaml"
-    try:  # a setting newer than the run has its default, which is what the run did
-        config = flatten(Config().to_dict()) | flatten(yaml.safe_load(path.read_text(encoding="utf-8")))
-        kind, planned = config["kind"], config["train.epochs"]
-    except (OSError, AttributeError, KeyError, yaml.YAMLError):
-        raise RecognizeError(f"{path}: cannot read the run's config (is {run} a training run folder?)") from None
+    # a setting newer than the run has its default, which is what the run did
+    config = flatten(Config().to_dict()) | flatten(run_config(run))
+    kind, planned = config["kind"], config["train.epochs"]
     records = read_history(run)
     best = min(records, key=lambda r: headline(r, kind))
     return {"run": str(run), "kind": kind, "epochs": records[-1]["epoch"], "of": planned,
