@@ -358,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="prepare a corpus: release -> JSON Lines manifests")
     p.add_argument("corpus", choices=CORPORA)
-    p.add_argument("--source", help="local archive, release folder or URL (default: the corpus's download URL)")
+    p.add_argument("--source", help="local archive, release folder or URL (default: the corpus's download URL); "
+                   "for kaldi, a Kaldi/ESPnet data directory (wav.scp, text, utt2spk)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the manifests (and extracted audio)")
     p.set_defaults(func=cmd_prepare)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import RecognizeError
 
-CORPORA = ("an4", "copiste", "iam", "librispeech", "yesno")  # modules of this package, for `recognize prepare`
+CORPORA = ("an4", "copiste", "iam", "kaldi", "librispeech", "yesno")  # modules of this package, for `recognize prepare`
 
 
 def fetch(source: str, workdir: Path) -> Path:
