@@ -3,8 +3,9 @@
     {"id": "an251-fash-b", "audio": "wav/an251-fash-b.sph", "text": "YES", "duration": 1.2, ...}
 
 Handwriting rows have ``"image"`` instead of ``"audio"``. Relative paths resolve against
-the manifest's folder; NeMo's ``audio_filepath`` is accepted for ``audio``; extra fields
-(speaker, writer, ...) are kept. No torch here: inference reads manifests too.
+the manifest's folder; NeMo's ``audio_filepath`` is accepted for ``audio`` (its
+``offset``, a segment of a longer file, is refused); extra fields (speaker, writer, ...)
+are kept. No torch here: inference reads manifests too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
             raise ManifestError(f"{where}: missing key '{key}'" + (" (or 'image')" if key == "audio" else ""))
     if not isinstance(row[media], str):
         raise ManifestError(f"{where}: '{media}' must be a path string")
+    if row.get("offset"):  # NeMo's segment of a longer file: reading the whole file would pair it with wrong text
+        raise ManifestError(f"{where}: 'offset' (a segment of a longer file) is not supported; cut the segment "
+                            "into a file of its own")
     row["id"] = str(row["id"])
     row[media] = os.path.normpath(os.path.join(folder or path.parent.resolve(), row[media]))
     if "text" in row:

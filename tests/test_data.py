@@ -34,6 +34,8 @@ def test_relative_absolute_and_nemo_paths(tmp_path):
     ('{"id": 1, "audio": "a.wav"}\n', r"m\.jsonl:1: missing key 'text'"),
     ('{"id": 1, "audio": "a", "text": ""}\n\n{"id": 1, "audio": "b", "text": ""}\n', r"m\.jsonl:3: duplicate id '1'"),
     ('[1, 2]\n', r"m\.jsonl:1: expected a JSON object"),
+    ('{"id": 1, "audio_filepath": "long.wav", "offset": 12.5, "duration": 3, "text": "A"}\n',
+     r"m\.jsonl:1: 'offset' \(a segment of a longer file\) is not supported"),
 ])
 def test_malformed_manifests_name_the_line(tmp_path, raw, message):
     with pytest.raises(ManifestError, match=message):
