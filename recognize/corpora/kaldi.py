@@ -68,8 +68,10 @@ def audio_file(entry: str) -> str:
     if program not in PROGRAMS:
         raise ValueError(f"reads the output of '{program}', not a file (only {', '.join(sorted(PROGRAMS))})")
     changes = CHANGES_WHAT_IS_READ.get(program, set()) & set(words)
-    if program == "sph2pipe" and "-c" in words and words[words.index("-c") + 1:][:1] != ["1"]:
-        changes.add("-c " + (words[words.index("-c") + 1:] or ["?"])[0])
+    if program == "sph2pipe" and "-c" in words:  # channel 1 is what a mono file holds
+        channel = (words[words.index("-c") + 1:] + ["?"])[0]
+        if channel != "1":
+            changes.add(f"-c {channel}")
     if changes:
         raise ValueError(f"'{program} {' '.join(sorted(changes))}' changes what is read (a channel or a part)")
     files = [w for w in words[1:] if w.lower().endswith(AUDIO)]
