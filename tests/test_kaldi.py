@@ -1,9 +1,10 @@
 """`recognize prepare kaldi`: a Kaldi/ESPnet data directory of the committed real AN4
 samples becomes a manifest that evaluates with the bundled model; entries it cannot
-read are skipped with their line, and segments are refused in one line."""
+read are skipped with their line; segments are cut into files of exactly their samples."""
 
 import json
 
+import numpy as np
 import soundfile as sf
 
 from conftest import SAMPLE_TEXT, SAMPLES, run_cli
@@ -57,13 +58,46 @@ def test_a_kaldi_data_dir_becomes_a_manifest_that_evaluates(tmp_path):
     assert summary["n"] == 3 and summary["failed"] == 0 and summary["wer"] < 0.3
 
 
-def test_segments_are_refused_in_one_line(tmp_path):
+def test_segments_are_cut_into_files_of_exactly_their_samples(tmp_path):
+    first, rate = sf.read(SAMPLES / "cen8-mmtm-b.wav", dtype="int16")
+    second, _ = sf.read(SAMPLES / "cen7-fjam-b.wav", dtype="int16")
+    recording = tmp_path / "session.wav"  # two real utterances in one recording
+    sf.write(recording, np.concatenate([first, second]), rate)
+    boundary, end = len(first) / rate, (len(first) + len(second)) / rate
     folder = tmp_path / "data" / "train"
-    write_data_dir(folder, [f"rec1 {SAMPLES / 'cen8-mmtm-b.wav'}"],
-                   {"segments": "utt1 rec1 0.0 1.5\n", "text": "utt1 AUGUST\n"})
+    write_data_dir(folder, [f"session {recording}"], {
+        "segments": f"cen8-mmtm-b session 0 {boundary}\ncen7-fjam-b session {boundary} -1\n"
+                    f"late session {end + 1} {end + 2}\nelsewhere nosuch 0 1\n",
+        "text": "".join(f"{k} {v}\n" for k, v in SAMPLE_TEXT.items()) + "late X\nelsewhere X\n",
+        "utt2spk": "cen8-mmtm-b mmtm\ncen7-fjam-b fjam\n",
+    })
+    out = tmp_path / "out"
+    done = run_cli("prepare", "kaldi", "--source", folder, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "segments:3:" in done.stderr and "is empty in" in done.stderr
+    assert "segments:4: recording 'nosuch' is not in wav.scp" in done.stderr
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["cen8-mmtm-b", "cen7-fjam-b"]
+    assert rows[0]["audio"] == "train/cen8-mmtm-b.flac" and rows[1]["speaker"] == "fjam"
+    for row, original in zip(rows, (first, second)):
+        samples, cut_rate = sf.read(out / row["audio"], dtype="int16")
+        assert cut_rate == rate and np.array_equal(samples, original)
+        assert row["duration"] == round(len(original) / rate, 3)
+
+    written = (out / rows[0]["audio"]).stat().st_mtime_ns  # a second run keeps the files it wrote whole
+    assert run_cli("prepare", "kaldi", "--source", folder, "--out", out).returncode == 0
+    assert (out / rows[0]["audio"]).stat().st_mtime_ns == written
+
+    evaluated = run_cli("evaluate", out / "train.jsonl", "--decoder", "greedy", "--json")
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["n"] == 2, evaluated.stderr
+
+
+def test_a_malformed_segments_line_is_one_line(tmp_path):
+    folder = tmp_path / "data" / "train"
+    write_data_dir(folder, [f"rec1 {SAMPLES / 'cen8-mmtm-b.wav'}"], {"segments": "utt1 rec1 zero 1.5\n"})
     done = run_cli("prepare", "kaldi", "--source", folder, "--out", tmp_path / "out")
-    assert done.returncode == 1
-    assert done.stderr.strip().count("\n") == 0 and "segments" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "segments:1: expected '<utt> <recording> <start> <end>'" in done.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -1,19 +1,24 @@
 """A Kaldi (or ESPnet) data directory -> a manifest, so a corpus that a Kaldi recipe
 has prepared trains and evaluates here without preparing it again::
 
-    DATADIR/wav.scp    <utt> <audio file>, or <utt> <command reading one file> |
-    DATADIR/text       <utt> <transcript>              (optional: no text, no training)
-    DATADIR/utt2spk    <utt> <speaker>                 (optional: the "speaker" field)
-    DATADIR/spk2gender <speaker> <f|m>                 (optional: the "gender" field)
-    DATADIR/utt2dur    <utt> <seconds>                 (optional: else read from the files)
+    DATADIR/wav.scp    <recording> <audio file>, or <recording> <command reading one file> |
+    DATADIR/segments   <utt> <recording> <start> <end>  (optional: utterances cut from recordings)
+    DATADIR/text       <utt> <transcript>               (optional: no text, no training)
+    DATADIR/utt2spk    <utt> <speaker>                  (optional: the "speaker" field)
+    DATADIR/spk2gender <speaker> <f|m>                  (optional: the "gender" field)
+    DATADIR/utt2dur    <utt> <seconds>                  (optional: else read from the files)
 
 The manifest is named after the folder (``data/train_nodev`` -> ``train_nodev.jsonl``).
-A piped entry (``sph2pipe -f wav -p -c 1 a.sph |``, ``flac -c -d -s a.flac |``,
-``sox a.wav -t wav - |``) is read from the one file it names: soundfile decodes SPHERE,
-FLAC and WAV itself and the model's own resampling replaces sox's. Entries that do more
-(another channel, a time range, an unknown program) are skipped with the line that
-names them, as are missing or unreadable files; the rest are written. A ``segments``
-file (utterances cut from longer recordings) is refused: rows here are whole files.
+Without ``segments`` each recording is an utterance. A piped entry (``sph2pipe -f wav
+-p -c 1 a.sph |``, ``flac -c -d -s a.flac |``, ``sox a.wav -t wav - |``) is read from
+the one file it names: soundfile decodes SPHERE, FLAC and WAV itself and the model's
+own resampling replaces sox's. Entries that do more (another channel, a time range, an
+unknown program) are skipped with the line that names them, as are missing or
+unreadable files; the rest are written.
+
+A manifest row is a whole file, so segments are cut out once, as ESPnet's
+``format_wav_scp.sh`` does, into ``OUT/<folder name>/<utt>.flac`` (16-bit; a file an
+earlier run wrote whole is kept).
 
 Relative paths resolve against the current folder, as in Kaldi, where they are
 relative to the recipe's root: run from there.
@@ -25,7 +30,9 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+from ..atomic import atomic_write
 from ..errors import RecognizeError
 from ..manifest import write_manifest
 
@@ -34,6 +41,20 @@ PROGRAMS = {"sph2pipe", "flac", "sox", "ffmpeg", "cat"}  # whose output is simpl
 AUDIO = (".wav", ".flac", ".sph", ".nist", ".ogg", ".opus", ".mp3")
 CHANGES_WHAT_IS_READ = {"sph2pipe": {"-t", "-s"}, "sox": {"trim", "remix", "channels", "speed", "tempo"},
                         "ffmpeg": {"-ss", "-t", "-to", "-af", "-filter:a", "-map_channel"}}
+
+
+class Recording(NamedTuple):
+    where: str  # wav.scp:line
+    path: Path | None  # the audio file, or None if it cannot be read
+    problem: str = ""  # why not
+
+
+class Utterance(NamedTuple):
+    where: str  # the line that defines it (segments, else wav.scp)
+    id: str
+    recording: str
+    start: float | None = None  # seconds, with segments
+    end: float | None = None  # seconds; -1: the recording's end
 
 
 def read_table(path: Path, required: bool = False) -> list[tuple[int, str, str]]:
@@ -80,54 +101,118 @@ def audio_file(entry: str) -> str:
     return files[0]
 
 
+def read_recordings(folder: Path) -> dict[str, Recording]:
+    """wav.scp as ``{recording id: Recording}``, in its order."""
+    scp = folder / "wav.scp"
+    recordings = {}
+    for number, key, entry in read_table(scp, required=True):
+        where = f"{scp}:{number}"
+        if key in recordings:
+            raise RecognizeError(f"{where}: duplicate id '{key}'")
+        try:
+            path = Path(audio_file(entry))
+        except ValueError as e:
+            recordings[key] = Recording(where, None, str(e))
+            continue
+        path = path if path.is_absolute() else Path.cwd() / path
+        recordings[key] = (Recording(where, path) if path.is_file() else
+                           Recording(where, None, f"{path}: no such file (relative paths resolve against the "
+                                                  "current folder)"))
+    return recordings
+
+
+def read_utterances(folder: Path, recordings: dict[str, Recording]) -> list[Utterance]:
+    """The utterances of ``segments``, or one per recording without it."""
+    segments = folder / "segments"
+    if not segments.is_file():
+        return [Utterance(r.where, key, key) for key, r in recordings.items()]
+    utterances = []
+    for number, utt, rest in read_table(segments):
+        fields = rest.split()
+        try:
+            utterances.append(Utterance(f"{segments}:{number}", utt, fields[0], float(fields[1]), float(fields[2])))
+        except (IndexError, ValueError):
+            raise RecognizeError(f"{segments}:{number}: expected '<utt> <recording> <start> <end>'") from None
+    return utterances
+
+
+def read_durations(path: Path) -> dict[str, float]:
+    """utt2dur as ``{utt: seconds}`` (``{}`` if absent)."""
+    durations = {}
+    for number, key, rest in read_table(path):
+        try:
+            durations[key] = float(rest)
+        except ValueError:
+            raise RecognizeError(f"{path}:{number}: not a number of seconds ({rest!r})") from None
+    return durations
+
+
+def cut(source: Path, start: float, end: float, target: Path) -> float:
+    """Write seconds ``start`` to ``end`` (-1: the end) of ``source`` to ``target`` as
+    16-bit FLAC (kept if an earlier run wrote it whole); returns its duration."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(source)) as f:
+        first, rate = round(start * f.samplerate), f.samplerate
+        last = f.frames if end < 0 else min(round(end * f.samplerate), f.frames)
+        if last <= first:
+            raise ValueError(f"{start:g} to {end:g} s is empty in {source} ({f.frames / rate:g} s long)")
+        if not (target.is_file() and sf.info(str(target)).frames == last - first):
+            f.seek(first)
+            samples = f.read(last - first, dtype="float32")
+            atomic_write(target, lambda tmp: sf.write(str(tmp), samples, rate, format="FLAC", subtype="PCM_16"))
+    return (last - first) / rate
+
+
 def read_data_dir(folder: Path, out: Path) -> tuple[list[dict], list[str]]:
     """Rows of a Kaldi data directory (paths relative to ``out``) and one line per
     skipped utterance, naming the file, line and problem."""
     import soundfile as sf
 
-    if (folder / "segments").is_file():
-        raise RecognizeError(f"{folder / 'segments'}: utterances cut from longer recordings are not supported; "
-                             "cut them into files first (e.g. Kaldi's extract-segments) and drop segments")
-    scp = folder / "wav.scp"
+    recordings = read_recordings(folder)
     texts = {key: rest for _, key, rest in read_table(folder / "text")}
     has_text = (folder / "text").is_file()
     speakers = {key: rest for _, key, rest in read_table(folder / "utt2spk")}
     genders = {key: rest.lower() for _, key, rest in read_table(folder / "spk2gender")}
-    durations = {key: rest for _, key, rest in read_table(folder / "utt2dur")}
+    durations = read_durations(folder / "utt2dur")
     rows, skipped, seen = [], [], set()
-    for number, utt, entry in read_table(scp, required=True):
-        where = f"{scp}:{number}"
-        if utt in seen:
-            raise RecognizeError(f"{where}: duplicate utterance id '{utt}'")
-        seen.add(utt)
-        if has_text and utt not in texts:
-            skipped.append(f"{where}: '{utt}' has no line in text")
-            continue
+    for utt in read_utterances(folder, recordings):
+        if utt.id in seen:
+            raise RecognizeError(f"{utt.where}: duplicate utterance id '{utt.id}'")
+        seen.add(utt.id)
+        recording = recordings.get(utt.recording)
         try:
-            path = Path(audio_file(entry))
+            if recording is None:
+                raise ValueError(f"recording '{utt.recording}' is not in wav.scp")
+            if recording.path is None:
+                raise ValueError(f"its recording cannot be read ({recording.where}: {recording.problem})"
+                                 if utt.start is not None else recording.problem)
+            if has_text and utt.id not in texts:
+                raise ValueError(f"'{utt.id}' has no line in text")
+            if utt.start is not None:
+                if os.sep in utt.id:
+                    raise ValueError(f"'{utt.id}' cannot name a file")
+                path = out / folder.resolve().name / f"{utt.id}.flac"
+                duration = cut(recording.path, utt.start, utt.end, path)
+            elif utt.id in durations:
+                path, duration = recording.path, float(durations[utt.id])
+            else:
+                path, duration = recording.path, sf.info(str(recording.path)).duration
         except ValueError as e:
-            skipped.append(f"{where}: {e}")
-            continue
-        path = path if path.is_absolute() else Path.cwd() / path
-        if not path.is_file():
-            skipped.append(f"{where}: {path}: no such file (relative paths resolve against the current folder)")
-            continue
-        try:
-            duration = float(durations[utt]) if utt in durations else sf.info(str(path)).duration
-        except ValueError:
-            skipped.append(f"{folder / 'utt2dur'}: '{utt}': not a number of seconds ({durations[utt]!r})")
+            skipped.append(f"{utt.where}: {e}")
             continue
         except Exception as e:  # soundfile reports every decoding problem the same way
-            skipped.append(f"{where}: {path}: not a readable audio file ({str(e).split(':')[-1].strip()})")
+            skipped.append(f"{utt.where}: {recording.path}: not a readable audio file "
+                           f"({str(e).split(':')[-1].strip()})")
             continue
-        row = {"id": utt, "audio": os.path.relpath(path, out)}
+        row = {"id": utt.id, "audio": os.path.relpath(path, out)}
         if has_text:
-            row["text"] = texts[utt]
+            row["text"] = texts[utt.id]
         row["duration"] = round(duration, 3)
-        if utt in speakers:
-            row["speaker"] = speakers[utt]
-            if speakers[utt] in genders:
-                row["gender"] = genders[speakers[utt]]
+        if utt.id in speakers:
+            row["speaker"] = speakers[utt.id]
+            if speakers[utt.id] in genders:
+                row["gender"] = genders[speakers[utt.id]]
         rows.append(row)
     return rows, skipped
 
