@@ -59,7 +59,8 @@ def test_an4_prepare_is_speaker_disjoint(tmp_path):
     assert {r["speaker"] for r in rows["dev"]} == set(an4.DEV_SPEAKERS)
     assert not {r["speaker"] for r in rows["train"]} & set(an4.DEV_SPEAKERS)
     first = rows["train"][0]
-    assert first == {**first, "id": "an251-fash-b", "text": "YES", "speaker": "fash"}
+    assert first == {**first, "id": "an251-fash-b", "text": "YES", "speaker": "fash", "gender": "f"}
+    assert sum(r["gender"] == "f" for r in rows["dev"]) == 26  # fjam and fplp
     assert (tmp_path / first["audio"]).exists() and 0.5 < first["duration"] < 2
 
 

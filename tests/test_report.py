@@ -58,10 +58,12 @@ def test_confusions_count_what_the_alignments_hold(an4_report):
     assert confusions["chars"]["deletions"][0] == list(dels.most_common(1)[0])
 
 
-def test_breakdowns_by_speaker_and_length_add_up(an4_report):
+def test_breakdowns_by_speaker_gender_and_length_add_up(an4_report):
     summary = json.loads((an4_report / "summary.json").read_text())
     breakdowns = json.loads((an4_report / "breakdowns.json").read_text())
-    assert set(breakdowns) == {"speaker", "length"}  # duration is a number, not a grouping field
+    assert set(breakdowns) == {"speaker", "gender", "length"}  # duration is a number, not a grouping field
+    assert sorted(g["n"] for g in breakdowns["gender"]) == [26, 65]
+    assert sum(g["words"] for g in breakdowns["gender"]) == summary["reference_words"]
     speakers = breakdowns["speaker"]
     assert len(speakers) == 7 and sum(g["n"] for g in speakers) == 91
     assert sum(g["words"] for g in speakers) == summary["reference_words"]

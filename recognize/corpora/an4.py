@@ -5,7 +5,8 @@ Release layout: ``an4/wav/an4_clstk/<speaker>/<utt>.sph`` (train) and
 lines ``<s> TEXT </s> (utt_id)`` and ``an4/etc/an4_{train,test}.fileids``.
 
 Manifests: ``train.jsonl`` and ``dev.jsonl`` from the training part, split by speaker
-(``DEV_SPEAKERS``, 7 of the 74), and ``test.jsonl`` when the release has its test part.
+(``DEV_SPEAKERS``, 7 of the 74), and ``test.jsonl`` when the release has its test part;
+rows have ``speaker`` and ``gender`` fields, so reports break error rates down by both.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def read_part(root: Path, part: str, out: Path) -> list[dict]:
         match = LINE.match(line)
         if not match or match.group(2) != Path(fileid).name:
             raise RecognizeError(f"{transcription}:{number}: does not match file id {fileid}")
-        audio = root / "wav" / f"{fileid}.sph"
+        audio, speaker = root / "wav" / f"{fileid}.sph", Path(fileid).parent.name
         if not audio.exists():
             raise RecognizeError(f"{audio}: listed in {fileids.name} but missing")
         rows.append({
@@ -59,7 +60,8 @@ def read_part(root: Path, part: str, out: Path) -> list[dict]:
             "audio": os.path.relpath(audio, out),
             "text": match.group(1),
             "duration": round(sf.info(str(audio)).duration, 3),
-            "speaker": Path(fileid).parent.name,
+            "speaker": speaker,
+            **({"gender": speaker[0]} if speaker[0] in "fm" else {}),  # AN4's speaker ids start with f or m
         })
     return rows
 
