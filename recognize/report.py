@@ -6,6 +6,8 @@
     utterances.csv     the same as a spreadsheet, alignments written inline
     confusions.json    the most frequent substitutions, deletions and insertions
     breakdowns.json    WER/CER by each manifest field that groups rows, and by length
+    ref.trn, hyp.trn   references and hypotheses as scored, in NIST sclite's trn format,
+                       so that sclite can check the figures
     report.html        all of it on one self-contained page (recognize.html_report)
 """
 
@@ -125,6 +127,17 @@ def utterances_csv(utterances: list[dict]) -> str:
     return out.getvalue()
 
 
+def trn_lines(utterances: list[dict], text: str) -> str:
+    """sclite's trn format, one ``TEXT (speaker-id)`` line per utterance sorted by id
+    (sclite takes the speaker from the id: the part before its first ``-``)."""
+    lines = []
+    for u in sorted(utterances, key=lambda u: u["id"]):
+        speaker = str(u["fields"].get("speaker", ""))
+        name = u["id"] if not speaker or u["id"].startswith(speaker + "-") else f"{speaker}-{u['id']}"
+        lines.append(f"{u[text]} ({name})\n")
+    return "".join(lines)
+
+
 def write_report(folder: str | Path, summary: dict, utterances: list[dict], failures=(), recognizer=None) -> None:
     """Write the report files into ``folder``, each atomically. ``recognizer`` (optional)
     is used again on the worst few files, for the pictures in report.html."""
@@ -136,6 +149,8 @@ def write_report(folder: str | Path, summary: dict, utterances: list[dict], fail
     atomic_write_text(folder / "utterances.jsonl",
                       "".join(json.dumps(u, ensure_ascii=False) + "\n" for u in utterances))
     atomic_write_text(folder / "utterances.csv", utterances_csv(utterances))
+    atomic_write_text(folder / "ref.trn", trn_lines(utterances, "reference"))
+    atomic_write_text(folder / "hyp.trn", trn_lines(utterances, "hypothesis"))
     for name, value in extras.items():
         atomic_write_text(folder / f"{name}.json", json.dumps(value, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(folder / "report.html",

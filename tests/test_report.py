@@ -119,6 +119,35 @@ def test_the_html_renders_in_headless_chromium(an4_report, tmp_path):
         assert image.size == (1200, 2400) and len(np.unique(np.asarray(image.convert("L")))) > 50  # drawn, not blank
 
 
+def test_trn_files_hold_what_was_scored_with_the_speaker_in_the_id(an4_report):
+    utterances = {u["id"]: u for u in map(json.loads, (an4_report / "utterances.jsonl").open(encoding="utf-8"))}
+    for name, key in (("ref.trn", "reference"), ("hyp.trn", "hypothesis")):
+        lines = (an4_report / name).read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(utterances) == 91
+        for line in lines:
+            text, name_in_parens = re.fullmatch(r"(.*?) ?\((\S+)\)", line).groups()
+            speaker, _, utt = name_in_parens.partition("-")  # an76-fjam-b is fjam's: (fjam-an76-fjam-b)
+            assert text == utterances[utt][key] and speaker == utterances[utt]["fields"]["speaker"]
+
+
+SCTK = shutil.which("sctk")
+
+
+@pytest.mark.skipif(not SCTK, reason="needs NIST's sclite (Debian: apt-get install sctk) to check the figures")
+def test_sclite_scores_the_trn_files_as_the_summary_says(an4_report):
+    """An independent scorer: NIST sclite on ref.trn/hyp.trn agrees with our word counts."""
+    done = subprocess.run([SCTK, "sclite", "-r", "ref.trn", "trn", "-h", "hyp.trn", "trn", "-i", "rm",
+                           "-o", "sum", "stdout"], cwd=an4_report, capture_output=True, text=True, timeout=120)
+    summary = json.loads((an4_report / "summary.json").read_text())
+    total = re.search(r"Sum/Avg\s*\|\s*(\d+)\s+(\d+)\s*\|" + r"\s+([\d.]+)" * 6, done.stdout)
+    assert total, done.stdout + done.stderr
+    sentences, words, _, sub, dele, ins, err, _ = (float(x) for x in total.groups())  # Corr, ..., S.Err
+    assert (sentences, words) == (summary["n"], summary["reference_words"])
+    for percent, count in ((sub, "substitutions"), (dele, "deletions"), (ins, "insertions")):
+        assert percent == round(100 * summary[count] / words, 1)
+    assert err == round(100 * summary["wer"], 1)
+
+
 def test_handwriting_report_places_the_characters_on_the_line(handwriting_model, line_manifest, tmp_path):
     done = run_cli("evaluate", line_manifest, "--model", handwriting_model, "--report", tmp_path)
     assert done.returncode == 0, done.stderr
