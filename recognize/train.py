@@ -231,6 +231,11 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
     t, proc = cfg.train, PROC
     if not (t.train_manifest or t.train_shards) or not t.dev_manifest:
         raise ConfigError("train.train_manifest (or train.train_shards) and train.dev_manifest must be set")
+    for key in ("train_manifest", "dev_manifest"):
+        path = getattr(t, key)
+        if path and not (key == "train_manifest" and t.train_shards) and not Path(path).is_file():
+            raise ConfigError(f"train.{key}: {path}: no such file (relative to the current folder, {Path.cwd()}; "
+                              "prepare the corpus first, see the config's comments)")
     if (out / "last.pt").exists() and not resume:
         raise RecognizeError(f"{out}: already holds a run (last.pt); pass --resume to continue it or choose another --out")
     if resume and not (out / "last.pt").exists():

@@ -10,7 +10,7 @@ from recognize.text import Alphabet
 from recognize.errors import ManifestError, RecognizeError
 from recognize.train import lr_lambda, train
 
-from conftest import SAMPLE_TEXT, SAMPLES, run_cli
+from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 
 
 def tiny_config(manifest, *more):
@@ -144,3 +144,12 @@ def test_a_manifest_row_whose_file_is_gone_stops_training_with_one_line(tmp_path
         train(tiny_config(manifest, "train.epochs=1"), tmp_path / "run")
     assert str(caught.value) == (f"{manifest}: 1 of 3 rows name a file whose header cannot be read, the first "
                                  f"'gone' ({tmp_path / 'gone.wav'}: no such file); fix or remove them")
+
+
+def test_a_config_run_from_the_wrong_folder_says_where_its_manifests_were_looked_for(tmp_path):
+    done = run_cli("train", ROOT / "configs" / "an4.yaml", "--out", tmp_path / "run", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"error: train.train_manifest: data/an4/train.jsonl: no such file (relative to "
+                                   f"the current folder, {tmp_path}; prepare the corpus first, see the config's "
+                                   "comments)")
+    assert not (tmp_path / "run").exists()
