@@ -97,6 +97,7 @@ class TrainConfig:
     init_alphabet: str = "union"  # with init: "union" (old symbols + new ones) or "new" (the new data's)
     freeze_frontend_steps: int = 0  # with init: train only the encoder and head for this many steps
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); dev and best.pt use it
+    weight_noise: float = 0.0  # std of Gaussian noise on the weight matrices for each batch (Graves 2013; 0: off)
     keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
     save_every_steps: int = 500  # also write last.pt every this many batches within an epoch (0: at epoch ends)
     max_nonfinite: int = 20  # stop after this many non-finite losses in a row (each one's batch is skipped)
@@ -218,6 +219,7 @@ def validate(cfg: Config) -> Config:
         (t.patience >= 0, "train.patience", "must be >= 0"),
         (t.init_alphabet in ("union", "new"), "train.init_alphabet", "must be 'union' or 'new'"),
         (0 <= t.ema < 1, "train.ema", "must be in [0, 1) (0: off; typical 0.999)"),
+        (t.weight_noise >= 0, "train.weight_noise", "must be >= 0 (0: off)"),
         (t.keep_epochs >= 0, "train.keep_epochs", "must be >= 0"),
         (t.save_every_steps >= 0, "train.save_every_steps", "must be >= 0"),
         (t.max_nonfinite > 0, "train.max_nonfinite", "must be > 0"),

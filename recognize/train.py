@@ -23,6 +23,7 @@ evaluation is sharded and gathered, and rank 0 alone writes files and logs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -152,6 +153,26 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
         blank=0, reduction="sum", zero_infinity=True,
     )
     return loss / len(keep), len(keep), unfit
+
+
+@contextlib.contextmanager
+def weight_noise(model: torch.nn.Module, std: float):
+    """Weight noise (Graves et al. 2013): Gaussian noise of ``std`` on every weight
+    matrix (and conv kernel) for one batch's forward and backward pass; leaving the
+    block removes it, so the update applies to the clean weights."""
+    clean = []
+    if std:
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() >= 2 and p.requires_grad:
+                    clean.append((p, p.detach().clone()))  # restored exactly, not by subtracting the noise
+                    p.add_(torch.randn_like(p) * std)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, weights in clean:
+                p.copy_(weights)
 
 
 def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> None:
@@ -376,11 +397,12 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, file=sys.stderr,
                    disable=None if proc.main else True)
         for batch in bar:
-            loss, n, unfit = batch_loss(wrapped, batch, cfg, device, dtype)
+            with weight_noise(model, t.weight_noise):
+                loss, n, unfit = batch_loss(wrapped, batch, cfg, device, dtype)
+                optimizer.zero_grad(set_to_none=True)
+                (scaler.scale(loss) if scaler else loss).backward()
             unfit_now.update(unfit)
             run["skipped"].extend(u for u in unfit if u not in run["skipped"])
-            optimizer.zero_grad(set_to_none=True)
-            (scaler.scale(loss) if scaler else loss).backward()
             if scaler:
                 scaler.unscale_(optimizer)
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)

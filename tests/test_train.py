@@ -8,7 +8,7 @@ from recognize.config import from_dict, load_config
 from recognize.model import CTCModel
 from recognize.text import Alphabet
 from recognize.errors import ManifestError, RecognizeError
-from recognize.train import lr_lambda, train
+from recognize.train import lr_lambda, train, weight_noise
 
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 
@@ -27,6 +27,34 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor():
     f = lr_lambda(warmup=10, total=110, final_ratio=0.1)
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
     assert f(60) == pytest.approx(0.55) and f(110) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
+
+
+def test_weight_noise_takes_the_gradient_at_noisy_weights_and_updates_the_clean_ones():
+    cfg = tiny_config("unused.jsonl")
+    torch.manual_seed(0)
+    model = CTCModel(cfg.model, 40, 5)
+    feats, lengths = torch.randn(2, 40, 40), torch.tensor([40, 31])
+    labels = torch.tensor([[1, 2, 3], [4, 1, 0]])
+
+    def gradients():
+        model.zero_grad()
+        log_probs, out_lens = model(feats, lengths)
+        torch.nn.functional.ctc_loss(log_probs.transpose(0, 1), labels, out_lens, torch.tensor([3, 2])).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    before = [p.detach().clone() for p in model.parameters()]
+    clean_grads = gradients()
+    with weight_noise(model, 0.05):
+        moved = [not torch.equal(p, b) for p, b in zip(model.parameters(), before)]
+        noisy_grads = gradients()
+    assert moved == [p.dim() >= 2 for p in model.parameters()]  # weight matrices and kernels, not biases
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))  # restored exactly
+    assert not all(torch.allclose(c, n) for c, n in zip(clean_grads, noisy_grads))
+    torch.optim.SGD(model.parameters(), lr=0.1).step()  # the update: clean weights minus the noisy gradient
+    assert all(torch.allclose(p, b - 0.1 * g) for p, b, g in zip(model.parameters(), before, noisy_grads))
+    updated = [p.detach().clone() for p in model.parameters()]
+    with weight_noise(model, 0.0):  # off: nothing moves
+        assert all(torch.equal(p, u) for p, u in zip(model.parameters(), updated))
 
 
 def test_run_folder_contents(tmp_path, sample_manifest):
