@@ -88,3 +88,16 @@ def test_joined_reads_the_recordings_alone_as_evaluate_does_and_joined_in_fewer_
     assert [(k, n) for k, n, _ in rows] == [("1", "2"), ("2", "1")], done.stdout
     greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
     assert float(rows[0][2]) == pytest.approx(100 * greedy["wer"], abs=0.005)
+
+
+def test_weight_noise_script_scores_the_clean_model_as_evaluate_does_and_worse_with_noise(sample_manifest):
+    done = subprocess.run([sys.executable, ROOT / "recipes" / "an4" / "weight_noise.py", "--manifest",
+                           sample_manifest, "--std", "0", "0.2"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"standard deviation 0\.\d+", done.stdout), done.stdout
+    rows = re.findall(r"noise ([\d.]+): dev WER (\d+\.\d+) %, CER (\d+\.\d+) %", done.stdout)
+    assert [std for std, _, _ in rows] == ["0", "0.2"], done.stdout
+    greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1",
+                                "--model", ROOT / "recognize" / "models" / "an4" / "model.pt").stdout)
+    assert float(rows[0][1]) == pytest.approx(100 * greedy["wer"], abs=0.005)
+    assert float(rows[1][2]) > float(rows[0][2]) + 20  # noise of twice the weights' spread wrecks it
