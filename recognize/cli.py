@@ -300,8 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     runtime_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report", metavar="DIR",
-                   help="write DIR/summary.json, utterances.jsonl and .csv, confusions.json, breakdowns.json and "
-                        "report.html; an interrupted run given the same DIR resumes")
+                   help="write DIR/summary.json, utterances.jsonl and .csv, confusions.json, breakdowns.json, "
+                        "ref.trn and hyp.trn (for sclite) and report.html; an interrupted run given the same DIR "
+                        "resumes")
     p.add_argument("--unicode", choices=("nfc", "nfkc"), default="nfc",
                    help="Unicode normalization before scoring (default: nfc)")
     p.add_argument("--lowercase", action="store_true", help="fold case before scoring")
