@@ -83,6 +83,13 @@ def cmd_evaluate(args) -> int:
                             decoder_from(args), scoring, args.batch_size)
 
 
+def cmd_align(args) -> int:
+    from .alignment import align_command
+
+    return align_command(args.manifest, args.model, args.format, args.output_dir, args.device, args.threads,
+                         args.batch_size)
+
+
 def cmd_compare(args) -> int:
     import json
 
@@ -253,15 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def runtime_options(p):
+    def model_options(p):
         p.add_argument("--model", help="an exported model (.onnx, runs on onnxruntime) or a checkpoint (.pt, runs "
                                        "on torch); default: the bundled model (ONNX)")
         p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
         p.add_argument("--threads", type=count(0), default=0,
                        help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")
         p.add_argument("--batch-size", type=count(), default=16, metavar="N",
-                       help="inputs per forward pass, grouped by length (default: 16); an fp32 model gives the same "
-                            "output whatever N, an int8 one moves slightly with it")
+                       help="inputs per forward pass (default: 16); an fp32 model gives the same output whatever N, "
+                            "an int8 one moves slightly with it")
+
+    def runtime_options(p):
+        model_options(p)
         p.add_argument("--decoder", choices=["greedy", "beam"],
                        help="greedy (fastest) or beam: prefix beam search with the options below (default: the "
                             "beam search in the model's .decoding.json, written by `recognize tune`, else greedy)")
@@ -308,6 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lowercase", action="store_true", help="fold case before scoring")
     p.add_argument("--remove-punctuation", action="store_true", help="drop punctuation before scoring")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("align", help="place known transcripts on their audio (word times) or line images",
+                       description="Forced alignment: the most likely CTC path that spells each row's text "
+                                   "exactly gives its words' start and end (speech, up to a minute per file) or "
+                                   "its characters' x-ranges (line images). Rows that cannot be aligned "
+                                   "(unreadable file, characters outside the model's alphabet, a text too long "
+                                   "for the input) are reported and the rest go on.")
+    p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio" or "image", "text"} per line')
+    model_options(p)
+    p.add_argument("--format", choices=FORMATS[1:], default="json",
+                   help="json (one line per row), srt, vtt or tsv (speech; need --output-dir for several rows); "
+                        "default: json")
+    p.add_argument("--output-dir", metavar="DIR", help="write one ID.FORMAT per row here instead of printing")
+    p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("compare", help="compare two evaluation reports of the same utterances",
                        description="WER and CER of A and B on the utterances both scored, B - A with a 95 %% "
