@@ -69,11 +69,17 @@ def aligned_hypothesis(log_probs: np.ndarray, text: str, alphabet, frame_unit: f
 
 def align_rows(recognizer, rows: list[dict], batch_size: int = 16, on_error=None):
     """Yield ``(row, Hypothesis, extent)`` for each manifest row whose file and text
-    align; a row that does not goes to ``on_error(row, reason)``. Files longer than
+    align; a row that does not goes to ``on_error(row, reason)`` (without it,
+    :class:`RecognizeError` is raised). Files longer than
     :data:`~recognize.long_audio.LONG_SECONDS` are refused (the trellis of an hour is
     too large; align its pieces)."""
     from .long_audio import LONG_SECONDS
     from .manifest import media_path
+
+    def fail(row, reason):
+        if on_error is None:
+            raise RecognizeError(f"{media_path(row)}: {reason}")
+        on_error(row, reason)
 
     for start in range(0, len(rows), batch_size):
         read = []  # (row, features, extent, unit)
@@ -81,10 +87,10 @@ def align_rows(recognizer, rows: list[dict], batch_size: int = 16, on_error=None
             try:
                 feats, extent, unit = recognizer.features(media_path(row))
             except RecognizeError as e:
-                on_error(row, str(e).removeprefix(f"{media_path(row)}: "))
+                fail(row, str(e).removeprefix(f"{media_path(row)}: "))
                 continue
             if recognizer.kind == "speech" and extent > LONG_SECONDS:
-                on_error(row, f"{extent:.0f} s long; alignment reads up to {LONG_SECONDS:.0f} s at a time")
+                fail(row, f"{extent:.0f} s long; alignment reads up to {LONG_SECONDS:.0f} s at a time")
                 continue
             read.append((row, feats, extent, unit))
         if not read:
@@ -94,7 +100,7 @@ def align_rows(recognizer, rows: list[dict], batch_size: int = 16, on_error=None
             try:
                 yield row, aligned_hypothesis(lp[: int(n)], row["text"], recognizer.alphabet, unit), extent
             except ValueError as e:
-                on_error(row, str(e))
+                fail(row, str(e))
 
 
 def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu", threads=0, batch_size=16) -> int:

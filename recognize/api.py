@@ -1,4 +1,4 @@
-"""The public Python API: load a model, transcribe files, evaluate a manifest."""
+"""The public Python API: load a model, transcribe files, align known transcripts, evaluate a manifest."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def transcribe(paths, model=None) -> list[Hypothesis]:
 def read(paths, model=None) -> list[Hypothesis]:
     """Recognize handwritten line images; ``model`` is a Recognizer or a path (default: bundled)."""
     return [hyp for _, hyp, _ in _recognizer(model, "handwriting").transcribe_files([str(p) for p in paths])]
+
+
+def align(pairs, model=None) -> list[Hypothesis]:
+    """Place known transcripts on their files: ``pairs`` of (audio or line image path,
+    text) -> one Hypothesis each, its words timed (speech) or its characters placed
+    (``tokens``, in ``frame_unit`` pixels); ``model`` is a Recognizer or a path
+    (default: the bundled model for the files' kind). Raises
+    :class:`~recognize.errors.RecognizeError` naming the first pair that cannot be aligned."""
+    from .alignment import align_rows
+    from .transcription import FOLDER_SUFFIXES
+
+    pairs = [(str(path), text) for path, text in pairs]
+    images = all(path.lower().endswith(FOLDER_SUFFIXES["handwriting"]) for path, _ in pairs)
+    kind = "handwriting" if pairs and images else "speech"
+    key = "image" if kind == "handwriting" else "audio"
+    rows = [{"id": str(i), key: path, "text": text} for i, (path, text) in enumerate(pairs)]
+    return [hyp for _, hyp, _ in align_rows(_recognizer(model, kind), rows)]
 
 
 def evaluate(manifest: str | Path, model=None) -> dict:

@@ -94,3 +94,18 @@ def test_rows_that_cannot_be_aligned_are_reported_and_the_rest_written(tmp_path)
     assert f"gone ({tmp_path / 'gone.wav'}): no such file" in done.stderr
     assert "too-long (" in done.stderr and "characters do not fit in" in done.stderr
     assert "3 of 4 files failed" in done.stderr
+
+
+def test_the_python_api_aligns_pairs_and_names_a_pair_that_cannot_be(tmp_path):
+    from recognize import align
+    from recognize.errors import RecognizeError
+
+    hyp, = align([(SAMPLES / "cen7-fjam-b.wav", SAMPLE_TEXT["cen7-fjam-b"])])
+    assert [w.word for w in hyp.words] == SAMPLE_TEXT["cen7-fjam-b"].split() and hyp.words[0].start > 0
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "x", "audio": str(SAMPLES / "cen7-fjam-b.wav"),
+                                    "text": SAMPLE_TEXT["cen7-fjam-b"]}) + "\n")
+    cli = json.loads(run_cli("align", manifest).stdout)["words"]
+    assert [(w["word"], w["start"], w["end"]) for w in cli] == [(w.word, w.start, w.end) for w in hyp.words]
+    with pytest.raises(RecognizeError, match=r"cen8-mmtm-b\.wav: characters not in the model's alphabet: É"):
+        align([(SAMPLES / "cen7-fjam-b.wav", "SIX"), (SAMPLES / "cen8-mmtm-b.wav", "CAFÉ")])
