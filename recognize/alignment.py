@@ -115,6 +115,7 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
 
     from .api import load_model
     from .atomic import atomic_write_text
+    from .evaluation import manifest_kind
     from .formats import render
     from .manifest import media_path, read_manifest
     from .transcription import report_failures
@@ -122,8 +123,11 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
     rows = read_manifest(manifest)
     if not output_dir and fmt != "json" and len(rows) > 1:
         raise RecognizeError(f"--format {fmt} with several rows needs --output-dir (one file per row)")
-    recognizer = load_model(model, device=device, threads=threads, decoder="greedy",
-                            kind="handwriting" if rows and "image" in rows[0] else "speech")
+    kind = manifest_kind(rows)
+    recognizer = load_model(model, device=device, threads=threads, decoder="greedy", kind=kind)
+    if rows and recognizer.kind != kind:
+        raise RecognizeError(f"{manifest}: a manifest of {'line images' if kind == 'handwriting' else 'audio'}, "
+                             f"but {recognizer.path} is a {recognizer.kind} model")
     alphabet = recognizer.alphabet if recognizer.kind == "handwriting" else None
     failures = []
 

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from recognize.alignment import viterbi_path
 
-from conftest import LINES, SAMPLE_TEXT, SAMPLES, run_cli
+from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 
 
 def collapse(path):
@@ -109,3 +109,11 @@ def test_the_python_api_aligns_pairs_and_names_a_pair_that_cannot_be(tmp_path):
     assert [(w["word"], w["start"], w["end"]) for w in cli] == [(w.word, w.start, w.end) for w in hyp.words]
     with pytest.raises(RecognizeError, match=r"cen8-mmtm-b\.wav: characters not in the model's alphabet: É"):
         align([(SAMPLES / "cen7-fjam-b.wav", "SIX"), (SAMPLES / "cen8-mmtm-b.wav", "CAFÉ")])
+
+
+def test_a_model_of_the_other_kind_is_one_line(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "SIX"}) + "\n")
+    done = run_cli("align", manifest, "--model", ROOT / "recognize" / "models" / "copiste" / "model.onnx")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "a manifest of audio, but" in done.stderr and "is a handwriting model" in done.stderr
