@@ -125,6 +125,8 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
         raise RecognizeError(f"--format {fmt} with several rows needs --output-dir (one file per row)")
     kind = manifest_kind(rows)
     recognizer = load_model(model, device=device, threads=threads, decoder="greedy", kind=kind)
+    if kind == "handwriting" and fmt in ("srt", "vtt"):
+        raise RecognizeError(f"--format {fmt} is for speech (times); line images align to json or tsv (x in pixels)")
     if rows and recognizer.kind != kind:
         raise RecognizeError(f"{manifest}: a manifest of {'line images' if kind == 'handwriting' else 'audio'}, "
                              f"but {recognizer.path} is a {recognizer.kind} model")

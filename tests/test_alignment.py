@@ -74,6 +74,8 @@ def test_a_line_image_gets_each_character_x_range(tmp_path):
     assert "".join(c["char"] for c in chars) == text
     assert all(0 <= c["x0"] < c["x1"] <= record["width"] for c in chars)
     assert [c["x0"] for c in chars] == sorted(c["x0"] for c in chars)
+    refused = run_cli("align", manifest, "--format", "srt")
+    assert refused.returncode == 1 and "--format srt is for speech" in refused.stderr
 
 
 def test_rows_that_cannot_be_aligned_are_reported_and_the_rest_written(tmp_path):
