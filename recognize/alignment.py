@@ -84,15 +84,13 @@ def align_rows(recognizer, rows: list[dict], batch_size: int = 16, on_error=None
     for start in range(0, len(rows), batch_size):
         read = []  # (row, features, extent, unit)
         for row in rows[start : start + batch_size]:
+            if recognizer.is_long(media_path(row)):  # by the header: a long file is never loaded
+                fail(row, f"longer than {LONG_SECONDS:.0f} s; alignment reads up to {LONG_SECONDS:.0f} s at a time")
+                continue
             try:
-                feats, extent, unit = recognizer.features(media_path(row))
+                read.append((row, *recognizer.features(media_path(row))))
             except RecognizeError as e:
                 fail(row, str(e).removeprefix(f"{media_path(row)}: "))
-                continue
-            if recognizer.kind == "speech" and extent > LONG_SECONDS:
-                fail(row, f"{extent:.0f} s long; alignment reads up to {LONG_SECONDS:.0f} s at a time")
-                continue
-            read.append((row, feats, extent, unit))
         if not read:
             continue
         log_probs, out_lens = recognizer.forward(*recognizer.pad([r[1] for r in read]))

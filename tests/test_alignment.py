@@ -119,3 +119,13 @@ def test_a_model_of_the_other_kind_is_one_line(tmp_path):
     done = run_cli("align", manifest, "--model", ROOT / "recognize" / "models" / "copiste" / "model.onnx")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "a manifest of audio, but" in done.stderr and "is a handwriting model" in done.stderr
+
+
+def test_a_recording_over_a_minute_is_refused_by_its_header(tmp_path):
+    wave, rate = sf.read(SAMPLES / "cen8-mmtm-b.wav")
+    sf.write(tmp_path / "long.wav", np.tile(wave, int(61 * rate / len(wave)) + 1), rate)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "long", "audio": "long.wav", "text": "AUGUST"}) + "\n")
+    done = run_cli("align", manifest)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "long (" in done.stderr and "longer than 60 s; alignment reads up to 60 s at a time" in done.stderr
