@@ -175,6 +175,7 @@ def read_data_dir(folder: Path, out: Path) -> tuple[list[dict], list[str]]:
     speakers = {key: rest for _, key, rest in read_table(folder / "utt2spk")}
     genders = {key: rest.lower() for _, key, rest in read_table(folder / "spk2gender")}
     durations = read_durations(folder / "utt2dur")
+    cuts = out / folder.resolve().name  # where segments are cut to
     rows, skipped, seen = [], [], set()
     for utt in read_utterances(folder, recordings):
         if utt.id in seen:
@@ -192,10 +193,10 @@ def read_data_dir(folder: Path, out: Path) -> tuple[list[dict], list[str]]:
             if utt.start is not None:
                 if os.sep in utt.id:
                     raise ValueError(f"'{utt.id}' cannot name a file")
-                path = out / folder.resolve().name / f"{utt.id}.flac"
+                path = cuts / f"{utt.id}.flac"
                 duration = cut(recording.path, utt.start, utt.end, path)
             elif utt.id in durations:
-                path, duration = recording.path, float(durations[utt.id])
+                path, duration = recording.path, durations[utt.id]
             else:
                 path, duration = recording.path, sf.info(str(recording.path)).duration
         except ValueError as e:
