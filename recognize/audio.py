@@ -3,7 +3,9 @@
 Defaults (see :class:`recognize.config.FeatureConfig`): 16 kHz, 25 ms Hann window
 (400 samples) zero-padded to a 512-point FFT, 10 ms hop (160 samples, so 100 frames
 per second), 80 Slaney-normalized mel bands (librosa's default filterbank, computed
-here so that inference never imports librosa), natural log of power + 1e-6.
+here so that inference never imports librosa), natural log of power + 1e-6. With ``features.level_db`` set, each recording is first
+scaled to that speech level (:func:`speech_level_db`), so that a quiet or a loud
+recording reads as one at the level the model trained on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from .config import FeatureConfig
 from .errors import AudioError
 
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
+ACTIVE_MARGIN_DB = 15.9  # ITU-T P.56: speech is active in frames at most this far below the active level
+MAX_LEVEL_GAIN_DB = 40.0  # a near-silent recording is not raised to speech level: its hiss would read as letters
 
 
 # Common containers and codecs that libsndfile (soundfile) cannot read: AAC in MP4, WMA,
@@ -129,23 +133,59 @@ def num_frames(num_samples: int, cfg: FeatureConfig) -> int:
     return 1 + max(0, num_samples - win) // hop
 
 
-def log_mel(wave: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarray:
-    """``(samples,)`` float -> ``(T, n_mels)`` float32 log-mel, T = :func:`num_frames`.
-
-    Frames start at multiples of the hop and never reach past the end (no centering),
-    so a frame depends only on its own samples; a clip shorter than one window is
-    zero-padded to one frame. ``warp``: the filterbank's VTLP factor (training only).
-    """
+def analysis_frames(wave: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """``(samples,)`` -> ``(T, window)`` float32 frames, T = :func:`num_frames`: they start at
+    multiples of the hop and never reach past the end; a clip shorter than one window is
+    zero-padded to one frame."""
     win, hop = frame_params(cfg)
     wave = np.asarray(wave, dtype=np.float32)
     if wave.ndim != 1:
-        raise ValueError(f"log_mel expects (samples,), got shape {wave.shape}")
+        raise ValueError(f"expected (samples,), got shape {wave.shape}")
     if len(wave) < win:
         wave = np.pad(wave, (0, win - len(wave)))
-    t = num_frames(len(wave), cfg)
-    frames = np.lib.stride_tricks.sliding_window_view(wave, win)[::hop][:t]
+    return np.lib.stride_tricks.sliding_window_view(wave, win)[::hop][: num_frames(len(wave), cfg)]
+
+
+def speech_level_db(frames: np.ndarray) -> float:
+    """The active speech level of a recording's ``(T, window)`` frames (:func:`analysis_frames`),
+    in dB re full scale, as ITU-T P.56 defines it: the mean power of the frames that lie at
+    most 15.9 dB below that mean. Pauses do not count, however long; a gain of g dB raises
+    the level by g dB."""
+    power = np.sort(np.mean(np.square(frames, dtype=np.float64), axis=1))[::-1]
+    mean_of_loudest = np.cumsum(power) / np.arange(1, len(power) + 1)
+    active = power >= mean_of_loudest * 10 ** (-ACTIVE_MARGIN_DB / 10)
+    count = len(power) if active.all() else int(np.argmin(active))  # the loudest frames up to the first pause
+    return float(10 * np.log10(mean_of_loudest[count - 1] + 1e-10))
+
+
+def level_gain_db(frames: np.ndarray, target_db: float) -> float:
+    """The gain in dB that brings ``(T, window)`` frames to speech level ``target_db``
+    (at most :data:`MAX_LEVEL_GAIN_DB`)."""
+    return min(target_db - speech_level_db(frames), MAX_LEVEL_GAIN_DB)
+
+
+def median_speech_level(manifest: str | Path, cfg: FeatureConfig) -> float:
+    """The median :func:`speech_level_db` of a manifest's recordings (a training set's level)."""
+    from .manifest import read_manifest
+
+    levels = [speech_level_db(analysis_frames(load_audio(row["audio"], cfg.sample_rate), cfg))
+              for row in read_manifest(manifest, need_text=False)]
+    return float(np.median(levels))
+
+
+def log_mel(wave: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarray:
+    """``(samples,)`` float -> ``(T, n_mels)`` float32 log-mel, T = :func:`num_frames`.
+
+    Frames as :func:`analysis_frames` cuts them (no centering: a frame depends only on its
+    own samples, and on the recording's speech level where ``cfg.level_db`` is set).
+    ``warp``: the filterbank's VTLP factor (training only).
+    """
+    frames = analysis_frames(wave, cfg)
+    win = frames.shape[1]
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)  # periodic Hann
     spectrum = np.fft.rfft(frames * window, n=cfg.n_fft, axis=-1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
     mel = power @ mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, warp).T
+    if cfg.level_db:  # samples scaled by g dB: every band's power by g dB
+        mel *= np.float32(10 ** (level_gain_db(frames, cfg.level_db) / 10))
     return np.log(mel + LOG_FLOOR).astype(np.float32)

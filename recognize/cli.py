@@ -167,9 +167,19 @@ def cmd_lines(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from .checkpoint import release_checkpoint
+    from .checkpoint import load_checkpoint, release_checkpoint
+    from .errors import RecognizeError
 
-    release_checkpoint(args.checkpoint, args.output)
+    level = 0.0
+    if args.level_from:
+        from .audio import median_speech_level
+
+        cfg = load_checkpoint(args.checkpoint)[1]
+        if cfg.kind != "speech":
+            raise RecognizeError(f"{args.checkpoint}: --level-from is for speech models; this one reads line images")
+        level = round(median_speech_level(args.level_from, cfg.features), 1)
+        print(f"speech level of {args.level_from}: {level} dB (median); the model scales recordings to it")
+    release_checkpoint(args.checkpoint, args.output, level)
     print(f"wrote {args.output}")
     return 0
 
@@ -402,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--level-from", metavar="MANIFEST",
+                   help="speech: measure the median speech level of these recordings (the training manifest) "
+                        "and have the model scale every recording to it before its features, so that quiet and "
+                        "loud recordings read as well as ones at the training level (features.level_db)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("average", help="average the weights of several epochs of a run",

@@ -29,6 +29,7 @@ class FeatureConfig:
     n_fft: int = 512  # >= window length in samples (400 at 16 kHz)
     fmin: float = 0.0
     fmax: float = 0.0  # 0 means sample_rate / 2
+    level_db: float = 0.0  # scale each recording to this speech level first (dB re full scale; 0: as recorded)
 
 
 @dataclass
@@ -180,6 +181,7 @@ def validate(cfg: Config) -> Config:
         (f.n_fft >= round(f.sample_rate * f.win_ms / 1000), "features.n_fft",
          "must be at least the window length in samples"),
         (f.n_mels <= f.n_fft // 2 + 1, "features.n_mels", "must be at most n_fft/2 + 1"),
+        (f.level_db <= 0, "features.level_db", "must be below 0 (dB re full scale), or 0 to leave recordings as recorded"),
         (m.frontend in (("conv", "stack") if speech else ("cnn",)), "model.frontend",
          "must be 'conv' or 'stack' for speech, 'cnn' for handwriting"),
         (m.frontend != "cnn" or 2 ** len(m.cnn_channels) <= cfg.image.height, "model.cnn_channels",

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognize.audio import load_audio, log_mel, mel_filterbank, num_frames, vtlp_warp
+from recognize.audio import (LOG_FLOOR, MAX_LEVEL_GAIN_DB, analysis_frames, level_gain_db, load_audio, log_mel, mel_filterbank,
+                             num_frames, speech_level_db, vtlp_warp)
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
 
@@ -80,7 +81,8 @@ def test_frames_depend_only_on_their_samples(wave):
     """A prefix of the audio gives a prefix of the features (no centering, no look-ahead)."""
     whole = log_mel(wave, CFG)
     part = log_mel(wave[:16000], CFG)
-    np.testing.assert_array_equal(part, whole[: len(part)])
+    # equal but for float rounding (BLAS may sum a matrix product of another size in another order)
+    np.testing.assert_allclose(part, whole[: len(part)], rtol=0, atol=1e-5)
 
 
 def test_vtlp_moves_a_tone_across_the_mel_bands():
@@ -99,6 +101,38 @@ def test_vtlp_moves_a_tone_across_the_mel_bands():
 
 def test_short_clip_gives_one_frame():
     assert log_mel(np.zeros(100, dtype=np.float32), CFG).shape == (1, 80)
+
+
+def test_levelled_features_are_the_same_at_any_gain(wave):
+    levelled = FeatureConfig(level_db=-25.0)
+    ref = log_mel(wave, levelled)
+    for gain_db in (-20, -6, 10, 20):  # float samples: +20 dB goes past full scale, as float files can
+        np.testing.assert_allclose(log_mel(wave * np.float32(10 ** (gain_db / 20)), levelled), ref, atol=2e-3)
+    # as recorded, -20 dB lowers the log power of every band well above the floor by ln(100)
+    plain = log_mel(wave, CFG)
+    loud = plain > np.log(LOG_FLOOR) + 10
+    shift = log_mel(wave * np.float32(0.1), CFG) - plain
+    np.testing.assert_allclose(shift[loud], -np.log(100), atol=0.01)
+
+
+def test_speech_level_follows_the_gain_and_not_the_pauses(wave):
+    level = speech_level_db(analysis_frames(wave, CFG))
+    assert -40 < level < -15  # a real close-talking recording
+    assert speech_level_db(analysis_frames(wave * np.float32(0.5), CFG)) == pytest.approx(level - 6.02, abs=0.01)
+    # two seconds of room noise 50 dB below the speech on each side: the RMS level would drop by 3.7 dB
+    pause = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * np.float32(10 ** ((level - 50) / 20))
+    paused = speech_level_db(analysis_frames(np.concatenate([pause, wave, pause]), CFG))
+    assert paused == pytest.approx(level, abs=0.05)
+
+
+def test_a_near_silent_recording_is_raised_by_at_most_the_cap(wave):
+    hiss = wave * np.float32(10 ** (-60 / 20))
+    levelled = FeatureConfig(level_db=-25.0)
+    assert level_gain_db(analysis_frames(hiss, CFG), -25.0) == MAX_LEVEL_GAIN_DB
+    raised = hiss * np.float32(10 ** (MAX_LEVEL_GAIN_DB / 20))
+    np.testing.assert_allclose(log_mel(hiss, levelled), log_mel(raised, CFG), atol=1e-4)
+    silence = np.zeros(8000, dtype=np.float32)
+    np.testing.assert_array_equal(log_mel(silence, levelled), log_mel(silence, CFG))
 
 
 def with_codec(wav: bytes, tag: int) -> bytes:

@@ -71,3 +71,42 @@ def test_other_files_are_refused(tmp_path):
     text.write_text("not a model")
     with pytest.raises(ModelError, match="not a readable checkpoint"):
         load_checkpoint(text)
+
+
+def test_release_with_a_speech_level_keeps_the_weights_and_scales_recordings(saved, tmp_path):
+    """`recognize release --level-from MANIFEST`: the median active speech level of the
+    manifest's recordings goes into features.level_db; the weights are those of a plain release."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from conftest import SAMPLES, run_cli
+    from recognize.audio import analysis_frames, load_audio, speech_level_db
+
+    path, _, cfg, _ = saved
+    rows = []
+    for gain, name in zip((0.1, 1.0, 3.0), ("cen8-mmtm-b", "cen7-fjam-b", "cen8-mmtm-b")):
+        wave = load_audio(SAMPLES / f"{name}.wav", 16000) * np.float32(gain)
+        sf.write(tmp_path / f"{gain}.wav", wave, 16000, subtype="FLOAT")
+        rows.append({"id": str(gain), "audio": f"{gain}.wav"})
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    levels = [speech_level_db(analysis_frames(load_audio(tmp_path / r["audio"], 16000), cfg.features)) for r in rows]
+
+    done = run_cli("release", path, "-o", tmp_path / "levelled.pt", "--level-from", tmp_path / "train.jsonl")
+    assert done.returncode == 0, done.stderr
+    release_checkpoint(path, tmp_path / "plain.pt")
+    levelled, plain = (torch.load(tmp_path / f, weights_only=True) for f in ("levelled.pt", "plain.pt"))
+    assert levelled["config"]["features"]["level_db"] == round(sorted(levels)[1], 1) != 0
+    assert plain["config"]["features"]["level_db"] == 0
+    assert all(torch.equal(levelled["model"][k], plain["model"][k]) for k in plain["model"])
+
+
+def test_release_refuses_a_speech_level_for_a_handwriting_model(tmp_path):
+    from conftest import ROOT, run_cli
+
+    (tmp_path / "m.jsonl").write_text("")
+    done = run_cli("release", ROOT / "recognize/models/copiste/model.pt", "-o", tmp_path / "x.pt",
+                   "--level-from", tmp_path / "m.jsonl")
+    assert done.returncode == 1 and not (tmp_path / "x.pt").exists()
+    assert done.stderr.strip().endswith("--level-from is for speech models; this one reads line images")

@@ -36,6 +36,7 @@ def test_unknown_section_is_named(tmp_path):
     ("features.n_fft=128", r"features\.n_fft: must be at least the window"),
     ("model", r"--set model: expected key=value"),
     ("features.n_mels=5", r"features\.n_mels: the conv frontend needs at least 7 mel bins"),
+    ("features.level_db=6", r"features\.level_db: must be below 0"),
 ])
 def test_bad_values_are_named(override, message):
     with pytest.raises(ConfigError, match=message):
