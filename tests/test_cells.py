@@ -157,5 +157,9 @@ def test_every_cell_exports_to_int8_weights_that_load_as_fp32(cell, tmp_path):
     with torch.no_grad():
         log_probs, out_lens = model(x, lengths)
     got, _ = session.run(None, {"features": x.numpy(), "lengths": lengths.numpy()})
+    # int8 rounding, measured with onnx 1.23 / onnxruntime 1.32: at most 0.051 for the gated
+    # cells, 0.21 for the plain RNN, whose ungated recurrence carries every step's error on;
+    # a wrong weight layout is off by more than 1
+    tolerance = 0.25 if cell == "rnn" else 0.1
     for n in range(2):
-        np.testing.assert_allclose(got[n, : out_lens[n]], log_probs[n, : out_lens[n]].numpy(), atol=0.05)
+        np.testing.assert_allclose(got[n, : out_lens[n]], log_probs[n, : out_lens[n]].numpy(), atol=tolerance)
