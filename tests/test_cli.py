@@ -30,6 +30,26 @@ def test_transcribe_with_the_bundled_model():
     assert scores["wer"] <= 0.5 and scores["cer"] <= 0.2, hyps  # a broken pipeline scores near 100 %
 
 
+@pytest.mark.parametrize("model", ["", "recognize/models/an4/model.pt"])  # the ONNX file (default), the checkpoint
+def test_the_bundled_model_reads_quiet_and_loud_recordings_as_recorded(tmp_path, model):
+    """The bundled model scales every recording to its training speech level (features.level_db):
+    30 dB quieter, or louder than full scale (float samples), it reads the same words."""
+    import numpy as np
+    import soundfile as sf
+
+    from recognize.audio import load_audio
+
+    wave = load_audio(WAVS[0], 16000)
+    copies = []
+    for gain_db in (-30, 20):
+        copies.append(tmp_path / f"{gain_db}dB.wav")
+        sf.write(copies[-1], wave * np.float32(10 ** (gain_db / 20)), 16000, subtype="FLOAT")
+    done = run_cli("transcribe", WAVS[0], *copies, *(["--model", ROOT / model] if model else []))
+    assert done.returncode == 0, done.stderr
+    heard = [line.split(": ", 1)[1] for line in done.stdout.strip().splitlines()]
+    assert heard[0] == SAMPLE_TEXT["cen8-mmtm-b"] and heard == [heard[0]] * 3, heard
+
+
 def test_one_file_prints_just_the_text():
     done = run_cli("transcribe", SAMPLES / "cen8-mmtm-b.sph")
     assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 1

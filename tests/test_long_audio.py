@@ -125,9 +125,9 @@ def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):
     long_wer = count_errors(reference, text).rate
     alone_wer = count_errors(reference, " ".join([alone] * 14)).rate
     pairs_wer = count_errors(reference, " ".join([joined] * 14)).rate
-    # a model trained on single utterances reads a piece holding more than one less well,
-    # and a pause detector cannot find every boundary; cutting at pauses must still beat
-    # reading the recordings two at a time (measured: README, "Long recordings")
-    assert long_wer < pairs_wer, (long_wer, alone_wer, pairs_wer)
+    # a pause detector cannot find every boundary, and a piece may end inside an utterance
+    # or hold more than one; the bundled model (trained with augment.join) must still read
+    # the hour within a point of the recordings alone (measured: README, "Long recordings")
+    assert long_wer < alone_wer + 0.01, (long_wer, alone_wer, pairs_wer)
     print(f"peak {peak_mb} MB, long WER {100 * long_wer:.2f} %, recordings alone {100 * alone_wer:.2f} %, "
           f"two at a time {100 * pairs_wer:.2f} %")

@@ -26,8 +26,8 @@ if [ "$stage" -le 3 ]; then
   [ -f "$data/test.jsonl" ] && recognize evaluate "$data/test.jsonl" --model "$run/best.pt" --report "$run/test_report"
 fi
 if [ "$stage" -le 4 ]; then
-  echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
-  recognize release "$run/best.pt" -o "$run/model.pt"
+  echo "== stage 4: release checkpoint (no optimizer state, float16 weights; recordings scaled to the training level)"
+  recognize release "$run/best.pt" -o "$run/model.pt" --level-from "$data/train.jsonl"
 fi
 if [ "$stage" -le 5 ]; then
   echo "== stage 5: export for onnxruntime (int8)"
