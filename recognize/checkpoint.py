@@ -84,15 +84,15 @@ def load_checkpoint(path: str | Path) -> tuple[CTCModel, Config, Alphabet]:
     return model_from_checkpoint(read_checkpoint(path), path)
 
 
-def release_checkpoint(src: str | Path, dst: str | Path, level_db: float = 0.0) -> None:
+def release_checkpoint(src: str | Path, dst: str | Path, inputs: dict | None = None) -> None:
     """Copy a training checkpoint without its training state, parameters stored in float16
     (half the size; cast back to float32 on load). Normalization statistics stay float32.
-    ``level_db`` (speech, when not 0): the model then scales every recording to this speech
-    level before its features (``features.level_db``)."""
+    ``inputs``: settings of how the model reads its input, to record without retraining,
+    e.g. ``{"features": {"level_db": -28.0}}`` or ``{"image": {"stretch": True}}``."""
     state = read_checkpoint(src)
     state.pop("train_state", None)
-    if level_db:
-        state["config"]["features"]["level_db"] = level_db
+    for section, values in (inputs or {}).items():
+        state["config"][section].update(values)
     state["model"] = {
         k: v.half() if v.is_floating_point() and not k.startswith("normalizer.") else v
         for k, v in state["model"].items()

@@ -170,16 +170,21 @@ def cmd_release(args) -> int:
     from .checkpoint import load_checkpoint, release_checkpoint
     from .errors import RecognizeError
 
-    level = 0.0
+    inputs = {}
+    if args.level_from or args.stretch_contrast:
+        cfg = load_checkpoint(args.checkpoint)[1]
+        option, needs = ("--level-from", "speech") if args.level_from else ("--stretch-contrast", "handwriting")
+        if cfg.kind != needs:
+            raise RecognizeError(f"{args.checkpoint}: {option} is for {needs} models; this one is a {cfg.kind} model")
     if args.level_from:
         from .audio import median_speech_level
 
-        cfg = load_checkpoint(args.checkpoint)[1]
-        if cfg.kind != "speech":
-            raise RecognizeError(f"{args.checkpoint}: --level-from is for speech models; this one reads line images")
         level = round(median_speech_level(args.level_from, cfg.features), 1)
         print(f"speech level of {args.level_from}: {level} dB (median); the model scales recordings to it")
-    release_checkpoint(args.checkpoint, args.output, level)
+        inputs["features"] = {"level_db": level}
+    if args.stretch_contrast:
+        inputs["image"] = {"stretch": True}
+    release_checkpoint(args.checkpoint, args.output, inputs)
     print(f"wrote {args.output}")
     return 0
 
@@ -412,10 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--level-from", metavar="MANIFEST",
-                   help="speech: measure the median speech level of these recordings (the training manifest) "
-                        "and have the model scale every recording to it before its features, so that quiet and "
-                        "loud recordings read as well as ones at the training level (features.level_db)")
+    inputs = p.add_mutually_exclusive_group()  # one for speech models, the other for handwriting
+    inputs.add_argument("--level-from", metavar="MANIFEST",
+                        help="speech: measure the median speech level of these recordings (the training "
+                             "manifest) and have the model scale every recording to it before its features, so "
+                             "that quiet and loud recordings read as well as ones at the training level "
+                             "(features.level_db)")
+    inputs.add_argument("--stretch-contrast", action="store_true",
+                        help="handwriting: have the model stretch each line's contrast first (background to 0, "
+                             "ink to 1), so that grey paper, faint ink and dim photos read like clean scans "
+                             "(image.stretch)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("average", help="average the weights of several epochs of a run",

@@ -37,6 +37,7 @@ class ImageConfig:
     """Line-image settings (handwriting): every line is scaled to this height."""
 
     height: int = 64
+    stretch: bool = False  # stretch each line's contrast: background to 0, ink to 1 (recognize.image)
 
 
 @dataclass

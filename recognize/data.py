@@ -44,7 +44,7 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
     from .augment import distort_image
     from .image import load_image
 
-    pixels = load_image(row["image"], image.height, content=content)  # (H, W)
+    pixels = load_image(row["image"], image.height, content=content, stretch=image.stretch)  # (H, W)
     if distort_rng is not None:
         pixels = distort_image(pixels, distort_rng)
     text = row.get("text", "")

@@ -90,19 +90,33 @@ def to_gray(image: Image.Image) -> np.ndarray:
     return np.clip(gray, 0, 1)
 
 
-def load_image(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None) -> np.ndarray:
+def load_image(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
+               stretch: bool = False) -> np.ndarray:
     """Read a line image as ``(height, W)`` float32 in [0, 1], background 0, ink towards 1.
 
     The aspect ratio is kept: ``W = max(min_width, max(1, round(width * height / H)))``;
     narrow images are padded on the right with background. Shrinking averages pixel
     areas (box filter), enlarging uses Lanczos. Dark ink on light paper is inverted; an
     image whose border is mostly dark (light ink on a dark ground) is kept as it is.
+    ``stretch``: :func:`stretch_contrast` (``image.stretch``).
     Raises :class:`ImageError` (see :func:`open_image`).
     """
-    return load_line(path, height, min_width, content)[0]
+    return load_line(path, height, min_width, content, stretch)[0]
 
 
-def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None) -> tuple[np.ndarray, int]:
+def stretch_contrast(ink: np.ndarray) -> np.ndarray:
+    """``(H, W)`` ink in [0, 1] -> the same with its background (the median pixel: most of
+    a line is paper) at 0 and its strongest ink at 1, so that grey paper, faint ink or a
+    dim photo read like a clean scan. A line with less than 0.05 between the two (no ink)
+    is left as it is."""
+    background, full = np.median(ink), ink.max()
+    if full - background < 0.05:
+        return ink
+    return np.clip((ink - background) / (full - background), 0, 1).astype(np.float32)
+
+
+def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
+              stretch: bool = False) -> tuple[np.ndarray, int]:
     """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
     to map positions in the normalized line back onto the input image."""
     gray = to_gray(open_image(path, content))
@@ -113,6 +127,8 @@ def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes 
         gray = np.clip(np.asarray(Image.fromarray(gray).resize((width, height), method)), 0, 1)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     ink = gray if np.median(border) < 0.5 else 1 - gray
+    if stretch:
+        ink = stretch_contrast(ink)
     if width < min_width:
         ink = np.pad(ink, ((0, 0), (0, min_width - width)))
     return ink.astype(np.float32), w

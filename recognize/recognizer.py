@@ -82,7 +82,7 @@ class Recognizer:
             return log_mel(wave, self.cfg.features), len(wave) / self.cfg.features.sample_rate, self.frame_unit
         from .image import load_line
 
-        pixels, width = load_line(path, self.cfg.image.height)  # (H, W), original width
+        pixels, width = load_line(path, self.cfg.image.height, stretch=self.cfg.image.stretch)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), self.frame_unit * width / pixels.shape[1]
 
     def pad(self, feats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -109,4 +109,4 @@ def test_release_refuses_a_speech_level_for_a_handwriting_model(tmp_path):
     done = run_cli("release", ROOT / "recognize/models/copiste/model.pt", "-o", tmp_path / "x.pt",
                    "--level-from", tmp_path / "m.jsonl")
     assert done.returncode == 1 and not (tmp_path / "x.pt").exists()
-    assert done.stderr.strip().endswith("--level-from is for speech models; this one reads line images")
+    assert done.stderr.strip().endswith("--level-from is for speech models; this one is a handwriting model")

@@ -5,6 +5,7 @@ import struct
 import unicodedata
 import xml.etree.ElementTree as ET
 import zlib
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -14,7 +15,7 @@ from scipy import ndimage
 
 from recognize.augment import distort_image
 from recognize.errors import ImageError, RecognizeError
-from recognize.image import MAX_PIXELS, lines_from_page, load_image
+from recognize.image import MAX_PIXELS, lines_from_page, load_image, stretch_contrast
 
 from conftest import ROOT, SHARED_DATA, needs
 
@@ -46,6 +47,30 @@ def test_png_loads_as_inverted_gray():
     assert ink.dtype == np.float32 and ink.shape == (64, 469)
     np.testing.assert_allclose(ink, 1 - pixels, atol=1e-6)  # background 0, ink towards 1
     assert np.median(ink) == 0 and ink.max() > 0.9
+
+
+def paper(path, tmp_path, background: float, ink: float) -> Path:
+    """A copy of a line image on grey paper in dim ink: white goes to ``background``, black to ``ink``."""
+    gray = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
+    copy = tmp_path / f"paper-{background}-{ink}.png"
+    Image.fromarray(np.round(255 * (ink + (background - ink) * gray)).astype(np.uint8)).save(copy)
+    return copy
+
+
+@pytest.mark.parametrize("background, ink", [(0.85, 0.1), (0.75, 0.3), (0.55, 0.15)])
+def test_stretched_contrast_reads_grey_paper_and_dim_ink_like_the_scan(tmp_path, background, ink):
+    scan = load_image(LINE, 64, stretch=True)
+    as_scanned = load_image(LINE, 64)  # background 0 (the median), darkest ink 14/15
+    np.testing.assert_allclose(scan, as_scanned / as_scanned.max(), atol=1e-6)
+    dim = paper(LINE, tmp_path, background, ink)
+    assert np.median(load_image(dim, 64)) == pytest.approx(1 - background, abs=0.01)  # as it is: grey background
+    np.testing.assert_allclose(load_image(dim, 64, stretch=True), scan, atol=0.02)  # 8-bit rounding of the copy
+
+
+def test_stretching_leaves_a_line_without_ink_alone():
+    blank = np.full((64, 300), 0.2, dtype=np.float32)
+    blank[10, 10] = 0.24  # a speck, 0.04 above the paper: not ink
+    np.testing.assert_array_equal(stretch_contrast(blank), blank)
 
 
 @pytest.mark.parametrize("height", [32, 64, 100])
