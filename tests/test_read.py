@@ -32,6 +32,20 @@ def test_read_reports_bad_images_and_goes_on(handwriting_model, tmp_path):
     assert "2 of 3 files failed" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_the_bundled_model_reads_grey_paper_and_dim_ink_as_the_scan(tmp_path):
+    """The bundled copiste model stretches each line's contrast (image.stretch): a copy of a
+    real line on grey paper in faint ink reads as the scan does."""
+    import numpy as np
+
+    gray = np.asarray(Image.open(IMAGES[0]).convert("L"), dtype=np.float32) / 255
+    dim = tmp_path / "dim.png"
+    Image.fromarray(np.round(255 * (0.3 + 0.45 * gray)).astype(np.uint8)).save(dim)  # paper 0.75, ink 0.3
+    done = run_cli("read", IMAGES[0], dim)
+    assert done.returncode == 0, done.stderr
+    scan, copy = (line.split(": ", 1)[1] for line in done.stdout.strip().splitlines())
+    assert copy == scan and len(scan) > 10
+
+
 def test_a_folder_stands_for_its_line_images():
     """tests/data/copiste holds the line images, their .gt.txt transcripts and a README."""
     folder = run_cli("read", LINES)
