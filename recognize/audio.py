@@ -3,9 +3,10 @@
 Defaults (see :class:`recognize.config.FeatureConfig`): 16 kHz, 25 ms Hann window
 (400 samples) zero-padded to a 512-point FFT, 10 ms hop (160 samples, so 100 frames
 per second), 80 Slaney-normalized mel bands (librosa's default filterbank, computed
-here so that inference never imports librosa), natural log of power + 1e-6. With ``features.level_db`` set, each recording is first
-scaled to that speech level (:func:`speech_level_db`), so that a quiet or a loud
-recording reads as one at the level the model trained on.
+here so that inference never imports librosa), natural log of power + 1e-6. With
+``features.level_db`` set, each recording is first scaled to that speech level
+(:func:`speech_level_db`), so that a quiet or a loud recording reads as one at the
+level the model trained on.
 """
 
 from __future__ import annotations
