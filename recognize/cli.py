@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
     p.add_argument("checkpoint")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the released checkpoint to write")
     inputs = p.add_mutually_exclusive_group()  # one for speech models, the other for handwriting
     inputs.add_argument("--level-from", metavar="MANIFEST",
                         help="speech: measure the median speech level of these recordings (the training "
