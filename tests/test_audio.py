@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognize.audio import (LOG_FLOOR, MAX_LEVEL_GAIN_DB, analysis_frames, level_gain_db, load_audio, log_mel, mel_filterbank,
-                             num_frames, speech_level_db, vtlp_warp)
+from recognize.audio import (LOG_FLOOR, MAX_LEVEL_GAIN_DB, analysis_frames, level_gain_db, load_audio, log_mel,
+                             mel_filterbank, num_frames, speech_level_db, vtlp_warp)
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
 
