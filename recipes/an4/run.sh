@@ -26,8 +26,8 @@ if [ "$stage" -le 3 ]; then
   [ -f "$data/test.jsonl" ] && recognize evaluate "$data/test.jsonl" --model "$run/best.pt" --report "$run/test_report"
 fi
 if [ "$stage" -le 4 ]; then
-  echo "== stage 4: release checkpoint (no optimizer state, float16 weights; recordings scaled to the training level)"
-  recognize release "$run/best.pt" -o "$run/model.pt" --level-from "$data/train.jsonl"
+  echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
+  recognize release "$run/best.pt" -o "$run/model.pt"
 fi
 if [ "$stage" -le 5 ]; then
   echo "== stage 5: export for onnxruntime (int8)"
@@ -38,6 +38,6 @@ if [ "$stage" -le 6 ]; then
   recognize lm build "$data/train.jsonl" -o "$run/lm.arpa.gz" --order 3
   cp "$data/lexicon.txt" "$run/lexicon.txt"
   recognize tune "$data/dev.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" --lexicon "$run/lexicon.txt" \
-    --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3
+    --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3 4 5
   recognize evaluate "$data/dev.jsonl" --model "$run/model.onnx" --report "$run/dev_report_beam"
 fi
