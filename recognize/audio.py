@@ -29,6 +29,17 @@ MAX_LEVEL_GAIN_DB = 40.0  # a near-silent recording is not raised to speech leve
 NOT_LIBSNDFILE = {".m4a", ".aac", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".wma", ".amr", ".3gp", ".avi"}
 
 
+def unreadable(path: str | Path, error: Exception) -> str:
+    """The one-line message for a file soundfile could not decode: its path and why."""
+    path = Path(path)
+    if path.suffix.lower() in NOT_LIBSNDFILE:
+        reason = (f"libsndfile does not decode {path.suffix.lower()[1:].upper()}; convert it first, "
+                  f"e.g. ffmpeg -i {path.name} {path.stem}.wav")
+    else:  # libsndfile's messages end with the reason after the last colon
+        reason = str(error).split(":")[-1].strip() or type(error).__name__
+    return f"{path}: not a readable audio file ({reason})"
+
+
 def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None) -> np.ndarray:
     """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
 
@@ -49,12 +60,8 @@ def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None)
     try:
         data, rate = sf.read(io.BytesIO(content) if content is not None else str(path), dtype="float32",
                              always_2d=True)
-    except Exception as e:  # libsndfile reports every decoding problem the same way
-        reason = str(e).split(":")[-1].strip() or type(e).__name__
-        if path.suffix.lower() in NOT_LIBSNDFILE:
-            reason = (f"libsndfile does not decode {path.suffix.lower()[1:].upper()}; convert it first, "
-                      f"e.g. ffmpeg -i {path.name} {path.stem}.wav")
-        raise AudioError(f"{path}: not a readable audio file ({reason})") from None
+    except Exception as e:
+        raise AudioError(unreadable(path, e)) from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples")
     if not np.isfinite(data).all():

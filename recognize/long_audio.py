@@ -20,6 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .audio import unreadable
 from .decoding import Hypothesis, Token, Word
 from .errors import AudioError
 
@@ -86,7 +87,7 @@ def stream_segments(path: str | Path, sample_rate: int,
     try:
         source = sf.SoundFile(str(path))
     except Exception as e:
-        raise AudioError(f"{path}: not a readable audio file ({str(e).split(':')[-1].strip()})") from None
+        raise AudioError(unreadable(path, e)) from None
     longest = int(segment_seconds * sample_rate)
     with source:
         resampler = None
@@ -100,7 +101,7 @@ def stream_segments(path: str | Path, sample_rate: int,
             try:
                 block = next(blocks, None)
             except Exception as e:
-                raise AudioError(f"{path}: not a readable audio file ({str(e).split(':')[-1].strip()})") from None
+                raise AudioError(unreadable(path, e)) from None
             last = block is None
             if not last and not np.isfinite(block).all():
                 raise AudioError(f"{path}: contains NaN or infinite samples")

@@ -6,6 +6,7 @@ from recognize.audio import (LOG_FLOOR, MAX_LEVEL_GAIN_DB, analysis_frames, leve
                              mel_filterbank, num_frames, speech_level_db, vtlp_warp)
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
+from recognize.long_audio import stream_segments
 
 from conftest import SAMPLES
 
@@ -157,12 +158,14 @@ def test_bad_files_get_one_clear_line(tmp_path, make, message):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_a_format_libsndfile_cannot_decode_names_the_conversion(tmp_path):
+@pytest.mark.parametrize("read", [load_audio, lambda path, rate: list(stream_segments(path, rate))],
+                         ids=["whole", "streamed"])
+def test_a_format_libsndfile_cannot_decode_names_the_conversion(tmp_path, read):
     path = tmp_path / "memo.m4a"  # AAC in an MP4 container, as phones record: the 'ftyp' box opens it
     path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(range(256)) * 8)
     with pytest.raises(AudioError, match=r"memo.m4a: not a readable audio file \(libsndfile does not decode M4A; "
                                          r"convert it first, e.g. ffmpeg -i memo.m4a memo.wav\)$"):
-        load_audio(path, 16000)
+        read(path, 16000)
 
 
 def test_nan_samples_are_refused(tmp_path):

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..atomic import atomic_write
+from ..audio import unreadable
 from ..errors import RecognizeError
 from ..manifest import write_manifest
 
@@ -203,8 +204,7 @@ def read_data_dir(folder: Path, out: Path) -> tuple[list[dict], list[str]]:
             skipped.append(f"{utt.where}: {e}")
             continue
         except Exception as e:  # soundfile reports every decoding problem the same way
-            skipped.append(f"{utt.where}: {recording.path}: not a readable audio file "
-                           f"({str(e).split(':')[-1].strip()})")
+            skipped.append(f"{utt.where}: {unreadable(recording.path, e)}")
             continue
         row = {"id": utt.id, "audio": os.path.relpath(path, out)}
         if has_text:
