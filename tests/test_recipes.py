@@ -77,7 +77,9 @@ def test_bundled_models_score_what_their_cards_say(name, manifest, options, patt
     summary = json.loads(done.stdout)
     card = (ROOT / "recognize" / "models" / name / "MODEL_CARD.md").read_text()
     wer, cer = (float(x) / 100 for x in re.search(pattern, card).groups())
-    assert summary["wer"] == pytest.approx(wer, abs=0.00006) and summary["cer"] == pytest.approx(cer, abs=0.00006)
+    # onnxruntime's int8 kernels round differently from one CPU to another (the copiste
+    # card's figures moved by up to 0.11 points between two build machines), so 0.2 points
+    assert summary["wer"] == pytest.approx(wer, abs=0.002) and summary["cer"] == pytest.approx(cer, abs=0.002)
 
 
 def test_joined_reads_the_recordings_alone_as_evaluate_does_and_joined_in_fewer_files(sample_manifest):
