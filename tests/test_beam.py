@@ -182,18 +182,19 @@ def test_beam_keeps_word_times(tmp_path):
 
 
 def test_tune_finds_lm_weights_that_beat_greedy_on_the_an4_dev_speakers(an4_dev, tmp_path):
-    """The shipped word trigram and word list, tuned on a grid that leaves out the shipped
-    setting: every utterance decoded, and 8 % or more of greedy's word errors gone
-    (measured: 10 %, 49 word errors to 44; the LM gains less on the levelled model, card)."""
+    """The shipped word 4-gram and word list, tuned on a grid that leaves out the shipped
+    setting (alpha 0.3, beta 2): every utterance decoded, and a quarter or more of greedy's
+    word errors gone (measured 2026-12-04: 47 to 33, 30 %; the trigram of the transcripts
+    alone, shipped until then, 47 to 38 on this grid, which fails here)."""
     import shutil
 
     bundled = ROOT / "recognize" / "models" / "an4"
     shutil.copy(bundled / "model.onnx", tmp_path / "an4.onnx")  # without its decoding settings
     done = run_cli("tune", an4_dev, "--model", tmp_path / "an4.onnx", "--lm", bundled / "lm.arpa.gz",
-                   "--lexicon", bundled / "lexicon.txt", "--alphas", "0.3", "0.8", "--betas", "0", "2", "--threads", "1")
+                   "--lexicon", bundled / "lexicon.txt", "--alphas", "0.5", "1.0", "--betas", "0", "3", "--threads", "1")
     assert done.returncode == 0, done.stderr
     spec = json.loads((tmp_path / "an4.decoding.json").read_text())
-    assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.92 * spec["dev"]["greedy_wer"], spec
+    assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.75 * spec["dev"]["greedy_wer"], spec
 
 
 def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):

@@ -103,3 +103,57 @@ def test_weight_noise_script_scores_the_clean_model_as_evaluate_does_and_worse_w
                                 "--model", ROOT / "recognize" / "models" / "an4" / "model.pt").stdout)
     assert float(rows[0][1]) == pytest.approx(100 * greedy["wer"], abs=0.005)
     assert float(rows[1][2]) > float(rows[0][2]) + 20  # noise of twice the weights' spread wrecks it
+
+
+LM_TEXT = ROOT / "recipes" / "an4" / "lm_text.py"
+
+
+def test_lm_text_repeats_the_transcripts_then_spells_the_words(sample_manifest, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("# a notice\nmason\nmemory 123\n\n")
+    out = tmp_path / "lm_text.txt"
+    done = subprocess.run([sys.executable, LM_TEXT, sample_manifest, "-o", out, "--words", words, "--repeat", "2"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    transcripts = [json.loads(line)["text"] for line in sample_manifest.read_text().splitlines()]
+    assert out.read_text().splitlines() == transcripts * 2 + ["M A S O N", "M E M O R Y"]
+
+
+def test_lm_text_names_a_missing_word_list_and_writes_nothing(sample_manifest, tmp_path):
+    out = tmp_path / "lm_text.txt"
+    done = subprocess.run([sys.executable, LM_TEXT, sample_manifest, "-o", out, "--words", tmp_path / "nope.txt"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: No such file or directory"
+    assert not out.exists()
+
+
+def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling(an4_dev, tmp_path):
+    """Stage 6's commands rebuild `recognize/models/an4/lm.arpa.gz` byte for byte; and
+    asked for the likeliest next letter of a spelled word from the committed list, it is
+    right far more often than the same 4-gram of the transcripts alone (measured: 38 %
+    against 22 % of the letters of the list's first 300 words of four letters or more)."""
+    import gzip
+    import string
+
+    from recognize.lm import load_lm
+
+    sys.path.insert(0, str(LM_TEXT.parent))
+    from lm_text import WORDS, read_words
+
+    train = an4_dev.parent / "train.jsonl"
+    subprocess.run([sys.executable, LM_TEXT, train, "-o", tmp_path / "lm_text.txt"], check=True, cwd=ROOT)
+    for text, lm in ((tmp_path / "lm_text.txt", "spelling.arpa.gz"), (train, "transcripts.arpa.gz")):
+        assert run_cli("lm", "build", text, "-o", tmp_path / lm, "--order", "4").returncode == 0
+    shipped = ROOT / "recognize" / "models" / "an4" / "lm.arpa.gz"
+    assert gzip.open(tmp_path / "spelling.arpa.gz").read() == gzip.open(shipped).read()
+
+    words = [w.upper() for w in read_words(WORDS) if len(w) >= 4][:300]
+
+    def next_letter_accuracy(lm) -> float:
+        cases = [(("<s>", *w[:i]), w[i]) for w in words for i in range(1, len(w))]
+        return sum(max(string.ascii_uppercase, key=lambda c: lm.score(ctx, c)) == right
+                   for ctx, right in cases) / len(cases)
+
+    spelling, transcripts = (next_letter_accuracy(load_lm(tmp_path / lm))
+                             for lm in ("spelling.arpa.gz", "transcripts.arpa.gz"))
+    assert spelling > 0.35 and transcripts < 0.25, (spelling, transcripts)

@@ -34,8 +34,9 @@ if [ "$stage" -le 5 ]; then
   recognize export "$run/model.pt" -o "$run/model.onnx" --int8
 fi
 if [ "$stage" -le 6 ]; then
-  echo "== stage 6: word trigram of the training transcripts; beam search tuned on the dev speakers"
-  recognize lm build "$data/train.jsonl" -o "$run/lm.arpa.gz" --order 3
+  echo "== stage 6: word 4-gram of the training transcripts and spelled English words; beam search tuned on the dev speakers"
+  python "$(dirname "$0")/lm_text.py" "$data/train.jsonl" -o "$run/lm_text.txt"
+  recognize lm build "$run/lm_text.txt" -o "$run/lm.arpa.gz" --order 4
   cp "$data/lexicon.txt" "$run/lexicon.txt"
   recognize tune "$data/dev.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" --lexicon "$run/lexicon.txt" \
     --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3 4 5
