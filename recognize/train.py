@@ -175,6 +175,14 @@ def weight_noise(model: torch.nn.Module, std: float):
                 p.copy_(weights)
 
 
+def mean_loss(sums: list[tuple]) -> float | None:
+    """The epoch's training loss per utterance from each process's ``(loss sum, utterances, ...)``;
+    None when no batch counted (all skipped: non-finite, or fp16 gradients that overflowed
+    while the gradient scaler was still finding its scale), rather than a loss of 0."""
+    utts = sum(s[1] for s in sums)
+    return round(sum(s[0] for s in sums) / utts, 4) if utts else None
+
+
 def prune_snapshots(out: Path, history: list[dict], keep: int, cfg: Config) -> None:
     """Delete epoch snapshots that are neither among the last ``keep`` nor the best ``keep`` epochs."""
     last = {r["epoch"] for r in history[-keep:]}
@@ -450,7 +458,7 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         record = {
             "epoch": epoch,
             "step": scheduler.last_epoch,
-            "train_loss": round(sum(s[0] for s in sums) / max(sum(s[1] for s in sums), 1), 4),
+            "train_loss": mean_loss(sums),
             "wer": round(dev["wer"], 4),
             "cer": round(dev["cer"], 4),
             "lr": scheduler.get_last_lr()[0],
@@ -470,7 +478,8 @@ def _train(cfg: Config, out: Path, resume: bool, device: torch.device) -> dict:
         if proc.main:
             with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
-            log(f"epoch {epoch}: train loss {record['train_loss']:.3f}, dev WER {100 * record['wer']:.2f} % "
+            loss_text = "n/a (every batch skipped)" if record["train_loss"] is None else f"{record['train_loss']:.3f}"
+            log(f"epoch {epoch}: train loss {loss_text}, dev WER {100 * record['wer']:.2f} % "
                 f"CER {100 * record['cer']:.2f} %, {record['seconds']:.0f} s{' (best)' if improved else ''}")
             if improved:
                 save_checkpoint(out / "best.pt", ema.module if ema is not None else model, cfg, alphabet)

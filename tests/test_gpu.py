@@ -33,7 +33,9 @@ def test_a_padded_batch_is_exact_on_cuda_and_agrees_with_the_cpu(cell):
         torch.testing.assert_close(on_gpu.cpu(), on_cpu, atol=1e-3, rtol=0)
         for i, f in enumerate(feats):
             alone, _ = model(f[None].cuda(), lengths[i : i + 1].cuda())
-            torch.testing.assert_close(on_gpu[i, : gpu_lens[i]], alone[0], atol=1e-4, rtol=0)
+            # cuDNN picks its kernels by batch size: on an H200 (2026-12-04) a row read alone and
+            # in the padded batch lay up to 1.2e-4 apart; padding that leaked would move it by ~1
+            torch.testing.assert_close(on_gpu[i, : gpu_lens[i]], alone[0], atol=5e-4, rtol=0)
 
 
 def test_the_bundled_checkpoint_reads_the_samples_on_cuda_as_on_the_cpu():
@@ -54,7 +56,10 @@ def test_yesno_trains_on_cuda_and_its_checkpoint_reads_on_the_cpu(yesno_data, tm
                    "--set", f"train.dev_manifest={yesno_data / 'dev.jsonl'}", "--set", f"train.precision={precision}")
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert records[-1]["train_loss"] < records[0]["train_loss"]
+    # fp16: on an H200 (2026-12-04) yesno's first epoch counted no batch (most likely the
+    # gradient scaler's first, overflowing steps), and such an epoch has no loss
+    losses = [r["train_loss"] for r in records if r["train_loss"] is not None]
+    assert len(losses) >= len(records) - 2 and losses[-1] < losses[0]
     done = run_cli("evaluate", yesno_data / "dev.jsonl", "--model", run / "best.pt", "--json")  # on the CPU
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["wer"] <= 0.05

@@ -88,6 +88,28 @@ def test_a_non_finite_batch_is_skipped_and_counted(sample_manifest, tmp_path, mo
     assert all(torch.isfinite(v).all() for v in weights.values())
 
 
+def test_an_epoch_whose_every_batch_was_skipped_reports_no_loss_rather_than_zero(sample_manifest, tmp_path,
+                                                                                monkeypatch, capsys):
+    # Seen on an H200 (2026-12-04): yesno's first fp16 epoch counted no batch and reported a
+    # loss of 0, most likely the gradient scaler halving its way down from 2^16 through
+    # overflowing steps. A mean over no batch is not a loss of 0.
+    real, calls = training.batch_loss, []
+
+    def first_epoch_nan(*args, **kwargs):
+        loss, n, unfit = real(*args, **kwargs)
+        calls.append(n)
+        return (loss * float("nan") if len(calls) <= 2 else loss), n, unfit
+
+    monkeypatch.setattr(training, "batch_loss", first_epoch_nan)
+    cfg = tiny_config(sample_manifest, "train.epochs=2", "train.batch_seconds=4")
+    training.train(cfg, tmp_path / "run")
+    records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(calls) == 4  # two batches an epoch
+    assert records[0]["train_loss"] is None and records[0]["nonfinite_batches"] == 2
+    assert records[1]["train_loss"] > 0
+    assert "epoch 1: train loss n/a (every batch skipped)" in capsys.readouterr().err
+
+
 def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(sample_manifest, tmp_path):
     from recognize.model import CTCModel
     from recognize.text import Alphabet
