@@ -45,25 +45,25 @@ def cmd_train(args) -> int:
     return 0
 
 
+BEAM_FLAGS = {"lm": "--lm", "lexicon": "--lexicon", "hotwords": "--hotword", "beam_size": "--beam-size",
+              "alpha": "--alpha", "beta": "--beta", "nbest": "--nbest"}
+
+
 def decoder_from(args):
-    """``"greedy"``, or a :class:`~recognize.beam.BeamSearch` built from the beam options."""
+    """``"greedy"``, ``"auto"`` (the model's tuned decoding, else greedy), or the beam options
+    given, as changes to the model's tuned beam search (``{}`` for a bare ``--decoder beam``)."""
+    from .beam import parse_hotwords
     from .errors import RecognizeError
 
-    beam_only = [name for name in ("lm", "lexicon", "hotword") if getattr(args, name)]
-    if args.decoder is None and not beam_only:  # the model's tuned decoding (recognize tune), else greedy
-        return "auto"
+    changes = {name: getattr(args, name) for name in BEAM_FLAGS
+               if name != "hotwords" and getattr(args, name) is not None}
+    if args.hotword:
+        changes["hotwords"] = parse_hotwords(args.hotword)
     if args.decoder == "greedy":
-        if beam_only:
-            raise RecognizeError(f"--{beam_only[0]} needs --decoder beam")
+        if changes:
+            raise RecognizeError(f"{BEAM_FLAGS[next(iter(changes))]} needs --decoder beam")
         return "greedy"
-    from .beam import BeamOptions, BeamSearch, parse_hotwords, read_word_list
-    from .lm import load_lm
-
-    lm = load_lm(args.lm) if args.lm else None
-    options = BeamOptions(beam_size=args.beam_size, lm=lm, alpha=args.alpha, beta=args.beta,
-                          lexicon=read_word_list(args.lexicon) if args.lexicon else None,
-                          hotwords=parse_hotwords(args.hotword), nbest=args.nbest)
-    return BeamSearch(options, lm_name=Path(args.lm).name if args.lm else "")
+    return "auto" if args.decoder is None and not changes else changes
 
 
 def cmd_recognize(args) -> int:
@@ -288,19 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
     def runtime_options(p):
         model_options(p)
         p.add_argument("--decoder", choices=["greedy", "beam"],
-                       help="greedy (fastest) or beam: prefix beam search with the options below (default: the "
-                            "beam search in the model's .decoding.json, written by `recognize tune`, else greedy)")
-        beam = p.add_argument_group("beam search")
-        beam.add_argument("--beam-size", type=count(), default=16, help="prefixes kept per frame (default: 16)")
+                       help="greedy (fastest) or beam: prefix beam search (default: the beam search in the model's "
+                            ".decoding.json, written by `recognize tune`, else greedy)")
+        beam = p.add_argument_group("beam search", "Each option given changes the model's tuned beam search (and "
+                                    "implies --decoder beam); with --lm, none of the tuned settings are kept "
+                                    "(they were tuned for the model's own LM).")
+        beam.add_argument("--beam-size", type=count(), help="prefixes kept per frame (default: the model's tuned "
+                          "value, else 16)")
         beam.add_argument("--lm", metavar="LM", help="n-gram language model: ARPA (.gz too; `recognize lm build`) "
                           "or KenLM binary (needs `pip install kenlm`)")
-        beam.add_argument("--alpha", type=float, default=0.5, help="LM weight (default: 0.5)")
-        beam.add_argument("--beta", type=float, default=0.0,
-                          help="bonus per word (word LM) or character (character LM) (default: 0)")
+        beam.add_argument("--alpha", type=float, help="LM weight (default: the model's tuned value, else 0.5)")
+        beam.add_argument("--beta", type=float, help="bonus per word (word LM) or character (character LM) "
+                          "(default: the model's tuned value, else 0)")
         beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
         beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
                           help="boost a word or phrase (weight in log units, default 5; repeatable)")
-        beam.add_argument("--nbest", type=count(), default=1, help="alternatives kept in --format json (default: 1)")
+        beam.add_argument("--nbest", type=count(), help="alternatives kept in --format json (default: 1)")
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...), or folders of them")

@@ -40,12 +40,14 @@ class Recognizer:
     def load(path: str | Path, device: str = "cpu", threads: int = 0, decoder="greedy") -> "Recognizer":
         """The recognizer for a model file: ``.onnx`` on onnxruntime (CPU), else a
         checkpoint on torch. ``threads``: CPU threads (0: the runtime's default);
-        ``decoder``: ``"greedy"`` or a decoder object (:class:`recognize.beam.BeamSearch`)."""
+        ``decoder``: ``"greedy"``, ``"auto"`` (the model's ``.decoding.json``, else greedy), a
+        dict of changes to that beam search (:func:`recognize.tuning.decoder_from_sidecar`) or a
+        decoder object (:class:`recognize.beam.BeamSearch`)."""
         path = Path(path)
-        if decoder == "auto":  # the decoding tuned for this model (recognize tune), else greedy
-            from .tuning import decoder_from_sidecar
+        if decoder == "auto" or isinstance(decoder, dict):  # the decoding tuned for this model (recognize
+            from .tuning import decoder_from_sidecar  # tune), else greedy; a dict changes its beam search
 
-            decoder = decoder_from_sidecar(path) or "greedy"
+            decoder = decoder_from_sidecar(path, None if decoder == "auto" else decoder) or "greedy"
         if path.suffix == ".onnx":
             if device not in ("cpu", "auto"):
                 raise ModelError(f"{path}: ONNX models run on the CPU (--device {device} needs a checkpoint)")

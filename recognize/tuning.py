@@ -29,24 +29,45 @@ def sidecar_of(model_path: str | Path) -> Path:
     return model_path.with_name(model_path.stem + ".decoding.json")
 
 
-def decoder_from_sidecar(model_path: str | Path):
-    """The beam search a model's ``.decoding.json`` describes, or None when it has none."""
+def decoder_from_sidecar(model_path: str | Path, changes: dict | None = None):
+    """The beam search a model's ``.decoding.json`` describes, or None when it has none.
+
+    ``changes`` (the command line's beam options: ``BeamOptions`` fields, with ``lm`` and
+    ``lexicon`` as paths) adjust it: ``nbest`` or ``beam_size`` keep its LM and weights. A
+    new ``lm`` replaces the tuned settings whole, as they were tuned for the old one. With
+    ``changes`` (even empty) the answer is a beam search, from defaults where there is no file.
+    """
     from .beam import BeamOptions, BeamSearch, read_word_list
     from .lm import load_lm
 
     path = sidecar_of(model_path)
-    if not path.exists():
+    if changes is None and not path.exists():
         return None
+    changes = changes or {}
+    spec, lm_name = {}, Path(changes["lm"]).name if changes.get("lm") else ""
+    if path.exists() and "lm" not in changes:
+        spec, lm_name = read_sidecar(path)
+    spec.update(changes)
+    lm = load_lm(spec.pop("lm")) if spec.get("lm") else None
+    if spec.get("lexicon"):
+        spec["lexicon"] = read_word_list(spec["lexicon"])
+    return BeamSearch(BeamOptions(lm=lm, **spec), lm_name=lm_name)
+
+
+SIDECAR_FIELDS = (("lm", str), ("lexicon", str), ("beam_size", int), ("alpha", float), ("beta", float))
+
+
+def read_sidecar(path: Path) -> tuple[dict, str]:
+    """A ``.decoding.json`` as ``BeamOptions`` fields (``lm`` and ``lexicon`` as paths), and its LM's name."""
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        folder = path.parent
-        lm = load_lm(folder / spec["lm"]) if spec.get("lm") else None
-        lexicon = read_word_list(folder / spec["lexicon"]) if spec.get("lexicon") else None
-        options = BeamOptions(beam_size=int(spec.get("beam_size", 16)), lm=lm, alpha=float(spec.get("alpha", 0.5)),
-                              beta=float(spec.get("beta", 0.0)), lexicon=lexicon)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        spec = {key: cast(raw[key]) for key, cast in SIDECAR_FIELDS if raw.get(key) not in (None, "")}
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
         raise RecognizeError(f"{path}: not a decoding file ({type(e).__name__}: {e})") from None
-    return BeamSearch(options, lm_name=spec.get("lm", ""))
+    for key in ("lm", "lexicon"):  # relative to the file's folder
+        if key in spec:
+            spec[key] = path.parent / spec[key]
+    return spec, raw.get("lm") or ""
 
 
 def model_outputs(recognizer, inputs: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:

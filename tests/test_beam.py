@@ -197,6 +197,26 @@ def test_tune_finds_lm_weights_that_beat_greedy_on_the_an4_dev_speakers(an4_dev,
     assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.75 * spec["dev"]["greedy_wer"], spec
 
 
+def test_beam_options_change_the_tuned_decoding_and_a_new_lm_sets_it_aside(tmp_path):
+    from recognize.tuning import decoder_from_sidecar
+
+    NGramLM.build(["CAT", "A BAT"], order=2).save(tmp_path / "lm.arpa")
+    (tmp_path / "words.txt").write_text("CAT\nBAT\n")
+    (tmp_path / "m.decoding.json").write_text(json.dumps(
+        {"decoder": "beam", "lm": "lm.arpa", "alpha": 0.3, "beta": 2.0, "beam_size": 8, "lexicon": "words.txt"}))
+    model = tmp_path / "m.onnx"
+    tuned = decoder_from_sidecar(model).options
+    assert (tuned.alpha, tuned.beta, tuned.beam_size, tuned.lexicon, tuned.nbest) == (0.3, 2.0, 8, {"CAT", "BAT"}, 1)
+    changed = decoder_from_sidecar(model, {"nbest": 3, "beta": 0.5}).options
+    assert (changed.alpha, changed.beta, changed.beam_size, changed.nbest) == (0.3, 0.5, 8, 3) and changed.lm
+    NGramLM.build(["BAT"], order=2).save(tmp_path / "other.arpa")
+    other = decoder_from_sidecar(model, {"lm": str(tmp_path / "other.arpa")})
+    assert (other.options.alpha, other.options.beta, other.options.lexicon) == (0.5, 0.0, None)
+    assert other.description.startswith("beam (size 16, LM other.arpa")
+    assert decoder_from_sidecar(tmp_path / "untuned.onnx") is None  # no file: greedy
+    assert decoder_from_sidecar(tmp_path / "untuned.onnx", {}).options.lm is None  # --decoder beam: a plain beam
+
+
 def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
     """`lm build`, `tune` and beam decoding on the committed AN4 recordings, through the CLI."""
     import shutil
@@ -220,9 +240,11 @@ def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
     greedy = json.loads(run_cli("evaluate", sample_manifest, "--model", model, "--json", "--decoder", "greedy").stdout)
     assert greedy["decoder"] == "greedy" and greedy["wer"] == pytest.approx(spec["dev"]["greedy_wer"], abs=1e-4)
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--model", model, "--format", "json",
-                   "--decoder", "beam", "--nbest", "3")
+                   "--nbest", "3")  # the tuned decoding, with alternatives
     record = json.loads(done.stdout)
     assert len(record["alternatives"]) == 3 and record["alternatives"][0]["text"] == record["text"]
+    wider = json.loads(run_cli("evaluate", sample_manifest, "--model", model, "--json", "--beam-size", "32").stdout)
+    assert wider["decoder"].startswith(f"beam (size 32, LM lm.arpa, alpha {spec['alpha']}, beta {spec['beta']}")
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa")
     assert done.returncode == 0 and done.stdout.strip(), done.stderr  # an LM implies the beam search
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa",
