@@ -127,7 +127,7 @@ def test_lm_text_names_a_missing_word_list_and_writes_nothing(sample_manifest, t
     assert not out.exists()
 
 
-def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling(an4_dev, tmp_path):
+def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling(an4_dev, tmp_path, monkeypatch):
     """Stage 6's commands rebuild `recognize/models/an4/lm.arpa.gz` byte for byte; and
     asked for the likeliest next letter of a spelled word from the committed list, it is
     right far more often than the same 4-gram of the transcripts alone (measured: 38 %
@@ -137,7 +137,7 @@ def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling
 
     from recognize.lm import load_lm
 
-    sys.path.insert(0, str(LM_TEXT.parent))
+    monkeypatch.syspath_prepend(str(LM_TEXT.parent))
     from lm_text import WORDS, read_words
 
     train = an4_dev.parent / "train.jsonl"
