@@ -194,8 +194,8 @@ def log_mel(wave: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarr
     spectrum = np.fft.rfft(frames * window, n=cfg.n_fft, axis=-1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
     filters = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax, warp)  # (n_mels, bins)
-    # einsum, not @: no BLAS call, so no BLAS thread pool in each data-loader worker (with
-    # pools of one thread per core in every worker of several runs, training crawled)
+    # einsum, not @: no BLAS call, so no BLAS threads wake in each data-loader worker (a
+    # thread per core in every worker of several runs side by side made training crawl)
     mel = np.einsum("tf,mf->tm", power, filters)
     if cfg.level_db:  # samples scaled by g dB: every band's power by g dB
         mel *= np.float32(10 ** (level_gain_db(frames, cfg.level_db) / 10))
