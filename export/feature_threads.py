@@ -14,15 +14,19 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from recognize.audio import load_audio, log_mel
 from recognize.config import load_config
+from recognize.errors import RecognizeError
 from recognize.manifest import read_manifest
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "an4.yaml"
 
 
 def extract(manifest: str, files: int) -> float:
     """Seconds to compute the first ``files`` recordings' log-mel features, in this process."""
-    features = load_config("configs/an4.yaml").features
+    features = load_config(CONFIG).features
     rows = read_manifest(manifest)[:files]
     start = time.perf_counter()
     for row in rows:
@@ -38,9 +42,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=60)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        print(f"{extract(args.manifest, args.files):.2f}")
-        return
+    try:
+        if args.worker:
+            print(f"{extract(args.manifest, args.files):.2f}")
+            return
+        read_manifest(args.manifest)  # a bad manifest: one line here, not one per process
+    except RecognizeError as e:
+        sys.exit(f"error: {e}")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.blas_threads), "OMP_NUM_THREADS": str(args.blas_threads)}
     command = [sys.executable, __file__, args.manifest, "--files", str(args.files), "--worker"]
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(args.processes)]

@@ -173,3 +173,20 @@ def test_nan_samples_are_refused(tmp_path):
     sf.write(path, np.array([0.0, np.nan, 0.1] * 100, dtype=np.float32), 16000, subtype="FLOAT")
     with pytest.raises(AudioError, match="NaN or infinite"):
         load_audio(path, 16000)
+
+
+def test_the_feature_threads_benchmark_times_each_process_and_names_a_failure(sample_manifest, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "export" / "feature_threads.py"
+    done = subprocess.run([sys.executable, script, sample_manifest, "--processes", "2", "--blas-threads", "2",
+                           "--files", "2"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"2 processes x 2 BLAS threads, 2 files each: \d+\.\d\d \d+\.\d\d s\n", done.stdout), done.stdout
+    missing = subprocess.run([sys.executable, script, tmp_path / "nope.jsonl", "--processes", "1"],
+                             capture_output=True, text=True, cwd=tmp_path)
+    expected = f"error: {tmp_path / 'nope.jsonl'}: cannot read manifest (No such file or directory)"
+    assert missing.returncode == 1 and missing.stderr.strip() == expected
