@@ -59,7 +59,7 @@ class ModelConfig:
     """Frontend -> stacked bidirectional LSTM -> linear -> log-softmax."""
 
     frontend: str = "conv"  # speech: "conv" (two strided 3x3 convs) or "stack"; handwriting: "cnn"
-    subsample: int = 4  # frame-rate (or width) reduction: conv 4, stack any >= 1, cnn a power of 2
+    subsample: int = 4  # frame-rate (or width) reduction: conv 2 or 4, stack any >= 1, cnn a power of 2
     conv_channels: int = 32
     cnn_channels: list[int] = field(default_factory=lambda: [16, 32, 48, 64])  # one block each
     cell: str = "lstm"  # lstm, lstmp (with proj), gru, rnn, peephole or cifg (recognize.cells)
@@ -193,8 +193,8 @@ def validate(cfg: Config) -> Config:
          "the cnn frontend reduces the width by a power of 2, at most 2 per block"),
         (all(c > 0 for c in m.cnn_channels) and m.cnn_channels, "model.cnn_channels", "must be positive"),
         (m.subsample >= 1, "model.subsample", "must be >= 1"),
-        (m.frontend != "conv" or m.subsample == 4, "model.subsample",
-         "the conv frontend reduces the frame rate by exactly 4"),
+        (m.frontend != "conv" or m.subsample in (2, 4), "model.subsample",
+         "the conv frontend reduces the frame rate by 2 or 4"),
         (m.frontend != "conv" or f.n_mels >= 7, "features.n_mels",
          "the conv frontend needs at least 7 mel bins (its two strided convolutions leave none of fewer)"),
         (m.hidden > 0, "model.hidden", "must be > 0"),

@@ -36,19 +36,20 @@ class Normalizer(nn.Module):
 
 
 class ConvSubsampling(nn.Module):
-    """Two 3x3 convolutions with stride 2 over (time, frequency): frame rate / 4.
+    """Two 3x3 convolutions over (time, frequency), each halving the frequency axis; the
+    first halves the time axis, the second halves it again when ``subsample`` is 4.
 
-    ``(N, T, F)`` -> ``(N, T', dim)`` with ``T' = ((T - 3) // 2 + 1 - 3) // 2 + 1``;
-    needs T >= 7. No padding inside the convs, so output frame t sees only input
-    frames 4t .. 4t + 6 — never padding, as long as t < T'.
+    ``(N, T, F)`` -> ``(N, T', dim)`` with ``T' = ((T - 3) // 2 + 1 - 3) // s + 1``, ``s =
+    subsample // 2``; needs T >= 7. No padding inside the convs, so output frame t sees
+    only input frames up to 2 (s t + 2) + 2 — never padding, as long as t < T'.
     """
 
-    subsample = 4
-
-    def __init__(self, feats: int, channels: int, dim: int):
+    def __init__(self, feats: int, channels: int, dim: int, subsample: int = 4):
         super().__init__()
+        self.subsample = subsample
         self.conv = nn.Sequential(
-            nn.Conv2d(1, channels, 3, stride=2), nn.ReLU(), nn.Conv2d(channels, channels, 3, stride=2), nn.ReLU()
+            nn.Conv2d(1, channels, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=(subsample // 2, 2)), nn.ReLU(),
         )
         freq = ((feats - 3) // 2 + 1 - 3) // 2 + 1
         self.out = nn.Linear(channels * freq, dim)
@@ -57,7 +58,7 @@ class ConvSubsampling(nn.Module):
         y = self.conv(x.unsqueeze(1))  # (N, C, T', F')
         n, c, t, f = y.shape
         y = self.out(y.permute(0, 2, 1, 3).reshape(n, t, c * f))  # (N, T', C*F') -> (N, T', dim)
-        return y, ((lengths - 3) // 2 + 1 - 3) // 2 + 1
+        return y, ((lengths - 3) // 2 + 1 - 3) // (self.subsample // 2) + 1
 
 
 class FrameStacking(nn.Module):
@@ -124,7 +125,7 @@ class CTCModel(nn.Module):
         self.cfg = cfg
         self.normalizer = Normalizer(feats)
         if cfg.frontend == "conv":
-            self.frontend = ConvSubsampling(feats, cfg.conv_channels, cfg.hidden)
+            self.frontend = ConvSubsampling(feats, cfg.conv_channels, cfg.hidden, cfg.subsample)
         elif cfg.frontend == "cnn":
             self.frontend = CNNFrontend(feats, cfg.cnn_channels, cfg.subsample, cfg.hidden)
         else:

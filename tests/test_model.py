@@ -18,7 +18,7 @@ def real_features():
     return [feats[0], feats[1][:150], feats[0][40:83], feats[1][:5]]
 
 
-@pytest.mark.parametrize("frontend, subsample, proj", [("conv", 4, 0), ("stack", 3, 0), ("conv", 4, 24)])
+@pytest.mark.parametrize("frontend, subsample, proj", [("conv", 4, 0), ("conv", 2, 0), ("stack", 3, 0), ("conv", 4, 24)])
 def test_batch_consistency(frontend, subsample, proj):
     """A padded batch gives each utterance exactly what it gives alone, in both directions."""
     torch.manual_seed(0)
@@ -36,13 +36,14 @@ def test_batch_consistency(frontend, subsample, proj):
             torch.testing.assert_close(log_probs[i, : out_lens[i]], alone[0], atol=1e-5, rtol=0)
 
 
-def test_output_lengths_and_shapes():
-    model = CTCModel(ModelConfig(hidden=32, layers=1, conv_channels=4), feats=80, vocab=5).eval()
+@pytest.mark.parametrize("subsample, expected", [(4, [24, 11, 1]), (2, [47, 22, 1])])
+def test_output_lengths_and_shapes(subsample, expected):
+    model = CTCModel(ModelConfig(hidden=32, layers=1, conv_channels=4, subsample=subsample), feats=80, vocab=5).eval()
     x = torch.zeros(3, 100, 80)
     log_probs, out_lens = model(x, torch.tensor([100, 50, 3]))
-    # conv: ((T - 3) // 2 + 1 - 3) // 2 + 1; a clip under 7 frames counts as 7
-    assert out_lens.tolist() == [24, 11, 1]
-    assert log_probs.shape == (3, 24, 5) and out_lens.dtype == torch.int64
+    # conv: ((T - 3) // 2 + 1 - 3) // (subsample / 2) + 1; a clip under 7 frames counts as 7
+    assert out_lens.tolist() == expected
+    assert log_probs.shape == (3, expected[0], 5) and out_lens.dtype == torch.int64
     np.testing.assert_allclose(log_probs.detach().exp().sum(-1).numpy(), 1.0, atol=1e-5)
 
 

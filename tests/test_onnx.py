@@ -65,6 +65,34 @@ def test_onnx_batch_consistency(exported):
         assert np.abs(alone[0, : out_lens[i]] - together[i, : out_lens[i]]).max() <= 1e-5
 
 
+def test_the_half_rate_conv_frontend_exports_exactly(tmp_path):
+    """A conv frontend that halves the frame rate (model.subsample=2) exports, states its
+    reduction and agrees with torch on a padded batch of real recordings."""
+    import torch
+
+    from recognize.checkpoint import save_checkpoint
+    from recognize.config import load_config
+    from recognize.model import CTCModel
+    from recognize.text import Alphabet
+
+    cfg = load_config(None, ["model.subsample=2", "model.cell=gru", "model.hidden=24", "model.layers=2",
+                             "model.conv_channels=4"])
+    torch.manual_seed(0)
+    alphabet = Alphabet.from_texts(["YES NO"])
+    model = CTCModel(cfg.model, cfg.features.n_mels, len(alphabet)).eval()
+    save_checkpoint(tmp_path / "m.pt", model, cfg, alphabet)
+    export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx")
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "m.onnx").metadata_props}
+    assert meta["frame_rate_reduction"] == "2"
+    torch_model, onnx_model = Recognizer.load(tmp_path / "m.pt", threads=1), Recognizer.load(tmp_path / "m.onnx", threads=1)
+    inputs = [torch_model.features(f)[0] for f in sorted(SAMPLES.glob("*.wav"))]
+    batch, lengths = padded(inputs + [inputs[0][:9]])
+    (a, a_lens), (b, b_lens) = torch_model.forward(batch, lengths), onnx_model.forward(batch, lengths)
+    assert a_lens.tolist() == b_lens.tolist() == [(((n - 3) // 2 + 1) - 3) + 1 for n in lengths]
+    for i, n in enumerate(a_lens):
+        assert np.abs(a[i, :n] - b[i, :n]).max() <= 1e-4
+
+
 def test_export_writes_self_describing_metadata(handwriting_model, tmp_path):
     done = run_cli("export", handwriting_model, "-o", tmp_path / "hw.onnx", "--int8")
     assert done.returncode == 0 and not done.stderr, done.stderr
