@@ -18,8 +18,11 @@ fused with ``sequence_lens``.
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -71,8 +74,9 @@ class GateLSTM(nn.Module):
             else:
                 b.data[:, 2 * h : 3 * h] = 1.0  # f
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        for k in range(self.num_layers):
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, layers: range | None = None) -> torch.Tensor:
+        """``layers``: run only these (all by default; :func:`encode_split` runs the stack in two parts)."""
+        for k in layers or range(self.num_layers):
             if k:
                 x = self.dropout(x)
             w, r, b = getattr(self, f"weight_{k}"), getattr(self, f"recurrent_{k}"), getattr(self, f"bias_{k}")
@@ -164,6 +168,41 @@ def encode(encoder: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     y, _ = encoder(packed)
     return pad_packed_sequence(y, batch_first=True)[0]
+
+
+def encode_split(encoder: nn.Module, x: torch.Tensor, lengths: torch.Tensor, at: int):
+    """:func:`encode`, also returning what the first ``at`` layers output (for intermediate
+    CTC): ``(N, T, I)`` + lengths -> ``(N, T', D)`` after layer ``at`` and after the last,
+    zero past each length. The same weights and the same dropout between layers as
+    :func:`encode`; the fused cells run as two fused stacks over the encoder's own parameters."""
+    if not isinstance(encoder, nn.RNNBase):
+        mid = encoder(x, lengths, range(at))
+        return mid, encoder(mid, lengths, range(at, encoder.num_layers))
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    mid, _ = functional_call(*_sub_stack(encoder, 0, at), (packed,))
+    between = mid._replace(data=nn.functional.dropout(mid.data, encoder.dropout, encoder.training))
+    out, _ = functional_call(*_sub_stack(encoder, at, encoder.num_layers), (between,))
+    return pad_packed_sequence(mid, batch_first=True)[0], pad_packed_sequence(out, batch_first=True)[0]
+
+
+def _sub_stack(rnn: nn.RNNBase, first: int, last: int) -> tuple[nn.RNNBase, dict]:
+    """Layers ``first`` to ``last - 1`` of a fused stack: a weightless module of their shape
+    (on the meta device) and ``rnn``'s own parameters under that module's names, for
+    ``functional_call`` (so gradients reach ``rnn``)."""
+    options = dict(num_layers=last - first, bidirectional=True, batch_first=True,
+                   dropout=rnn.dropout if last - first > 1 else 0.0, device="meta")
+    if rnn.mode == "LSTM":
+        options["proj_size"] = rnn.proj_size
+    elif rnn.mode.startswith("RNN"):
+        options["nonlinearity"] = rnn.nonlinearity
+    inputs = rnn.input_size if first == 0 else 2 * (rnn.proj_size or rnn.hidden_size)  # both directions
+    shape = type(rnn)(inputs, rnn.hidden_size, **options).train(rnn.training)
+    params = {}
+    for name, p in rnn.named_parameters():
+        stem, layer, direction = re.fullmatch(r"(\w+_l)(\d+)(_reverse)?", name).groups()
+        if first <= int(layer) < last:
+            params[f"{stem}{int(layer) - first}{direction or ''}"] = p
+    return shape, params
 
 
 def lstmp_as_onnx_lstm(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -99,6 +99,8 @@ class TrainConfig:
     init_alphabet: str = "union"  # with init: "union" (old symbols + new ones) or "new" (the new data's)
     freeze_frontend_steps: int = 0  # with init: train only the encoder and head for this many steps
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); dev and best.pt use it
+    inter_ctc: float = 0.0  # weight of an intermediate CTC loss through the same head (Lee & Watanabe 2021; 0: off)
+    inter_ctc_layer: int = 0  # the encoder layer it reads (0: the middle one, (model.layers + 1) // 2)
     weight_noise: float = 0.0  # std of Gaussian noise on the weight matrices for each batch (Graves 2013; 0: off)
     keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
     save_every_steps: int = 500  # also write last.pt every this many batches within an epoch (0: at epoch ends)
@@ -123,6 +125,11 @@ class Config:
     def input_dim(self) -> int:
         """F of the model's ``(N, T, F)`` input: mel bands, or the image height (T is then the width)."""
         return self.features.n_mels if self.kind == "speech" else self.image.height
+
+    @property
+    def inter_ctc_at(self) -> int:
+        """The encoder layer whose output intermediate CTC reads; 0 when it is off."""
+        return (self.train.inter_ctc_layer or (self.model.layers + 1) // 2) if self.train.inter_ctc else 0
 
     @property
     def frame_unit(self) -> float:
@@ -223,6 +230,10 @@ def validate(cfg: Config) -> Config:
         (t.init_alphabet in ("union", "new"), "train.init_alphabet", "must be 'union' or 'new'"),
         (0 <= t.ema < 1, "train.ema", "must be in [0, 1) (0: off; typical 0.999)"),
         (t.weight_noise >= 0, "train.weight_noise", "must be >= 0 (0: off)"),
+        (0 <= t.inter_ctc < 1, "train.inter_ctc", "must be in [0, 1) (0: off; typical 0.3)"),
+        (t.inter_ctc == 0 or m.layers > 1, "train.inter_ctc", "needs an encoder of 2 or more layers (model.layers)"),
+        (0 <= t.inter_ctc_layer < m.layers, "train.inter_ctc_layer",
+         f"must be a layer below the last, 1 to {m.layers - 1} (0: the middle one)"),
         (t.keep_epochs >= 0, "train.keep_epochs", "must be >= 0"),
         (t.save_every_steps >= 0, "train.save_every_steps", "must be >= 0"),
         (t.max_nonfinite > 0, "train.max_nonfinite", "must be > 0"),

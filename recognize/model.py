@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cells import encode, make_encoder, output_size
+from .cells import encode, encode_split, make_encoder, output_size
 from .config import ModelConfig
 
 
@@ -138,15 +138,23 @@ class CTCModel(nn.Module):
     def subsample(self) -> int:
         return self.frontend.subsample
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor):
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor, intermediate: int = 0):
+        """With ``intermediate`` = k > 0 (intermediate CTC, in training), also a third value:
+        the log-probs ``(N, T', V)`` the same head gives the output of encoder layer k."""
         min_frames = self.cfg.min_frames
         if features.shape[1] < min_frames:  # a very short clip: pad with (masked) frames
             features = nn.functional.pad(features, (0, 0, 0, min_frames - features.shape[1]))
         x = self.normalizer(features) * _mask(lengths, features.shape[1]).unsqueeze(-1)  # (N, T, F), padding = 0
         x, out_lens = self.frontend(x, lengths.clamp(min=min_frames))  # (N, T', H)
+        if intermediate:
+            mid, x = encode_split(self.encoder, x, out_lens, intermediate)
+            return self.log_probs(x), out_lens.to(torch.int64), self.log_probs(mid)
         x = encode(self.encoder, x, out_lens)  # (N, max(out_lens), D)
-        x = self.head(self.dropout(x))  # (N, T', V)
-        return x.float().log_softmax(dim=-1), out_lens.to(torch.int64)
+        return self.log_probs(x), out_lens.to(torch.int64)
+
+    def log_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder output ``(N, T', D)`` -> log-probs ``(N, T', V)``, float32."""
+        return self.head(self.dropout(x)).float().log_softmax(dim=-1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -129,7 +129,8 @@ def dev_errors(model: CTCModel, dev, alphabet: Alphabet, device, frame_unit: flo
 
 
 def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
-    """CTC loss of a batch (float32, summed over utterances, divided by their number), the
+    """CTC loss of a batch (float32, summed over utterances, divided by their number; with
+    ``train.inter_ctc`` = w, (1 - w) times it plus w times the intermediate layer's), the
     number of utterances in it, and ``{id: why}`` of those left out: their labels cannot fit
     their output frames (or are empty). SpecAugment masks are applied first when the config asks.
     A batch with nothing left gives a zero loss that still reaches every weight (DDP)."""
@@ -138,7 +139,8 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
         mean = (model.module if hasattr(model, "module") else model).normalizer.mean
         feats = spec_augment(feats, lengths, cfg.augment, fill=mean)
     with autocast(device, dtype):
-        log_probs, out_lens = model(feats, lengths)  # (N, T', V), (N,)
+        outputs = model(feats, lengths, cfg.inter_ctc_at)  # (N, T', V), (N,) [, intermediate (N, T', V)]
+    log_probs, out_lens = outputs[:2]
     labels, label_lens = batch["labels"], batch["label_lengths"]
     keep = [i for i in range(len(batch["ids"]))
             if label_lens[i] > 0 and ctc_fits(labels[i, : label_lens[i]], int(out_lens[i]))]
@@ -147,11 +149,17 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
     if not keep:
         return log_probs.float().sum() * 0.0, 0, unfit
     idx = torch.tensor(keep)
-    loss = F.ctc_loss(
-        log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
-        labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
-        blank=0, reduction="sum", zero_infinity=True,
-    )
+
+    def ctc(log_probs):
+        return F.ctc_loss(
+            log_probs[idx.to(device)].float().transpose(0, 1),  # (T', N, V) as ctc_loss wants
+            labels[idx].to(device), out_lens[idx.to(device)], label_lens[idx].to(device),
+            blank=0, reduction="sum", zero_infinity=True,
+        )
+
+    loss = ctc(log_probs)
+    if cfg.inter_ctc_at:  # Lee & Watanabe 2021: the lower layers learn to read on their own too
+        loss = (1 - cfg.train.inter_ctc) * loss + cfg.train.inter_ctc * ctc(outputs[2])
     return loss / len(keep), len(keep), unfit
 
 

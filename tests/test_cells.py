@@ -1,11 +1,13 @@
 """The recurrent cells: custom ones against a step-by-step reference, every one exact on
 padded batches, in torch and through ONNX."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
-from recognize.cells import GateLSTM, reverse_within
+from recognize.cells import GateLSTM, encode, encode_split, make_encoder, reverse_within
 from recognize.checkpoint import save_checkpoint
 from recognize.config import CELLS, load_config
 from recognize.errors import ConfigError
@@ -163,3 +165,35 @@ def test_every_cell_exports_to_int8_weights_that_load_as_fp32(cell, tmp_path):
     tolerance = 0.25 if cell == "rnn" else 0.1
     for n in range(2):
         np.testing.assert_allclose(got[n, : out_lens[n]], log_probs[n, : out_lens[n]].numpy(), atol=tolerance)
+
+
+def layer_of(name: str) -> int:
+    """The encoder layer a parameter belongs to: ``weight_ih_l2_reverse`` (fused) or ``weight_2`` (GateLSTM)."""
+    return int(re.search(r"(?:_l|_)(\d+)(?:_reverse)?$", name).group(1))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_split_encoder_reads_as_the_whole_and_as_its_lower_layers(cell):
+    """Intermediate CTC runs the encoder in two parts: the top gives what the whole stack
+    gives, the bottom what a stack of only those layers gives, on a padded batch."""
+    torch.manual_seed(0)
+    encoder = make_encoder(cell, 6, 5, 3, 0.3, 3 if cell == "lstmp" else 0).eval()
+    lower = make_encoder(cell, 6, 5, 2, 0.3, 3 if cell == "lstmp" else 0).eval()
+    lower.load_state_dict({k: v for k, v in encoder.state_dict().items() if layer_of(k) < 2})
+    x, lengths = torch.randn(3, 9, 6), torch.tensor([9, 6, 1])
+    with torch.no_grad():
+        mid, out = encode_split(encoder, x, lengths, 2)
+        torch.testing.assert_close(out, encode(encoder, x, lengths))
+        torch.testing.assert_close(mid, encode(lower, x, lengths))
+    assert mid[2, 1:].abs().sum() == 0  # zero past each length
+
+
+@pytest.mark.parametrize("cell", ["gru", "peephole"])
+def test_the_intermediate_output_trains_only_the_layers_below_it(cell):
+    torch.manual_seed(0)
+    encoder = make_encoder(cell, 6, 5, 3, 0.3, 0)
+    mid, out = encode_split(encoder, torch.randn(2, 7, 6), torch.tensor([7, 4]), 1)
+    mid.square().sum().backward()
+    for name, p in encoder.named_parameters():
+        reached = p.grad is not None and p.grad.abs().sum() > 0
+        assert reached == (layer_of(name) < 1), name

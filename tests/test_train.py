@@ -7,8 +7,8 @@ from recognize.checkpoint import init_from_checkpoint, read_checkpoint
 from recognize.config import from_dict, load_config
 from recognize.model import CTCModel
 from recognize.text import Alphabet
-from recognize.errors import ManifestError, RecognizeError
-from recognize.train import lr_lambda, train, weight_noise
+from recognize.errors import ConfigError, ManifestError, RecognizeError
+from recognize.train import batch_loss, lr_lambda, train, weight_noise
 
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 
@@ -55,6 +55,37 @@ def test_weight_noise_takes_the_gradient_at_noisy_weights_and_updates_the_clean_
     updated = [p.detach().clone() for p in model.parameters()]
     with weight_noise(model, 0.0):  # off: nothing moves
         assert all(torch.equal(p, u) for p, u in zip(model.parameters(), updated))
+
+
+def test_intermediate_ctc_mixes_the_middle_layers_loss_in_by_its_weight():
+    plain = tiny_config("unused.jsonl", "model.layers=3", "model.dropout=0", "augment.freq_masks=0", "augment.time_masks=0")
+    cfg = tiny_config("unused.jsonl", "model.layers=3", "model.dropout=0", "augment.freq_masks=0", "augment.time_masks=0",
+                      "train.inter_ctc=0.3")
+    assert (plain.inter_ctc_at, cfg.inter_ctc_at) == (0, 2)  # off; the middle of 3 layers
+    torch.manual_seed(0)
+    model = CTCModel(cfg.model, 40, 5)
+    batch = {"ids": ["a", "b"], "features": torch.randn(2, 40, 40), "lengths": torch.tensor([40, 31]),
+             "labels": torch.tensor([[1, 2, 3], [4, 1, 0]]), "label_lengths": torch.tensor([3, 2])}
+    cpu = torch.device("cpu")
+    final, n, _ = batch_loss(model, batch, plain, cpu)
+    mixed, _, _ = batch_loss(model, batch, cfg, cpu)
+    _, out_lens, middle = model(batch["features"], batch["lengths"], 2)
+    inter = torch.nn.functional.ctc_loss(middle.transpose(0, 1), batch["labels"], out_lens, batch["label_lengths"],
+                                         reduction="sum") / n
+    assert abs(inter.item() - final.item()) > 0.1  # the layer below reads otherwise than the top
+    assert mixed.item() == pytest.approx(0.7 * final.item() + 0.3 * inter.item(), rel=1e-5)
+
+
+def test_intermediate_ctc_settings_are_checked(tmp_path, sample_manifest):
+    with pytest.raises(ConfigError, match="train.inter_ctc: needs an encoder of 2 or more layers"):
+        tiny_config(sample_manifest, "model.layers=1", "train.inter_ctc=0.3")
+    with pytest.raises(ConfigError, match="train.inter_ctc_layer: must be a layer below the last, 1 to 1"):
+        tiny_config(sample_manifest, "train.inter_ctc=0.3", "train.inter_ctc_layer=2")
+    with pytest.raises(ConfigError, match=r"train.inter_ctc: must be in \[0, 1\)"):
+        tiny_config(sample_manifest, "train.inter_ctc=1")
+    train(tiny_config(sample_manifest, "train.epochs=1", "train.inter_ctc=0.3", "train.inter_ctc_layer=1"), tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
+    assert record["train_loss"] > 0 and record["wer"] <= 1.0
 
 
 def test_run_folder_contents(tmp_path, sample_manifest):
