@@ -109,13 +109,13 @@ def cmd_runs(args) -> int:
     runs, failed = [], 0
     for path in args.runs:  # a folder that is not a run is reported; the others are compared
         try:
-            runs.append(read_run(path))
+            runs.append(read_run(path, args.last))
         except RecognizeError as e:
             print(f"error: {e}", file=sys.stderr)
             failed += 1
     if runs:
         result = compare_runs(runs)
-        print(json.dumps(result, ensure_ascii=False) if args.json else format_runs(result))
+        print(json.dumps(result, ensure_ascii=False) if args.json else format_runs(result, args.last))
     return 1 if failed else 0
 
 
@@ -365,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "differ, and, for runs that differ only in their seed (or threads, device), "
                                    "the mean, standard deviation and range over those seeds.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="training run folders (config.yaml, metrics.jsonl)")
+    p.add_argument("--last", type=int, default=0, metavar="N",
+                   help="also the mean dev WER/CER of each run's last N epochs, chosen by no dev figure "
+                        "(the best epoch is the luckiest of many on a small dev set)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_runs)
 

@@ -44,3 +44,13 @@ def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):
     assert len(table) == 5 and table[0].split()[:2] == ["run", "epochs"]
     assert table[3].endswith("model.hidden=48 train.patience=0 train.seed=1")
     assert table[4].startswith("2 seeds of model.hidden=32: dev WER ")
+
+    # --last N: each run's mean over its last N epochs, and the seeds' spread of those means
+    result = json.loads(run_cli("runs", *runs, "--last", "2", "--json").stdout)
+    means = {run: [statistics.mean(json.loads(line)[rate] for line in open(f"{run}/metrics.jsonl"))
+                   for rate in ("wer", "cer")] for run in runs}
+    assert [[r["last_wer"], r["last_cer"]] for r in result["runs"]] == [means[run] for run in runs]
+    assert result["seeds"][0]["last_wer"]["mean"] == statistics.mean(means[run][0] for run in runs[:2])
+    table = run_cli("runs", *runs, "--last", "2").stdout.splitlines()
+    assert "last 2 WER" in table[0] and "last-2 mean WER" in table[4]
+    assert f"{100 * means[runs[2]][0]:.2f}%" in table[3].split()
