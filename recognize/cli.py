@@ -106,6 +106,8 @@ def cmd_runs(args) -> int:
     from .errors import RecognizeError
     from .runs import compare_runs, format_runs, read_run
 
+    if args.last < 0:
+        raise RecognizeError(f"runs: --last must be 0 or more epochs, not {args.last}")
     runs, failed = [], 0
     for path in args.runs:  # a folder that is not a run is reported; the others are compared
         try:

@@ -54,3 +54,5 @@ def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):
     table = run_cli("runs", *runs, "--last", "2").stdout.splitlines()
     assert "last 2 WER" in table[0] and "last-2 mean WER" in table[4]
     assert f"{100 * means[runs[2]][0]:.2f}%" in table[3].split()
+    refused = run_cli("runs", *runs, "--last", "-2")
+    assert refused.returncode == 1 and refused.stderr.strip() == "error: runs: --last must be 0 or more epochs, not -2"
