@@ -1,7 +1,10 @@
 """The `recognize` command on real files, as a user runs it (a subprocess each)."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -277,3 +280,16 @@ def test_a_model_of_the_other_kind_is_one_error_not_one_per_row(tmp_path, sample
                                   f"{ROOT / 'recognize' / 'models' / 'an4' / 'model.onnx'} is a speech model"
     done = run_cli("evaluate", sample_manifest, "--model", ROOT / "recognize" / "models" / "copiste" / "model.onnx")
     assert done.returncode == 1 and "a manifest of audio, but" in done.stderr and "handwriting model" in done.stderr
+
+
+def test_a_reader_that_goes_away_is_no_traceback():
+    """``recognize models | head -0``: stdout is a pipe nobody reads (closed before the start, so
+    the write fails every time), which stops the command quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "recognize", "models"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1 and done.stderr == ""
