@@ -58,9 +58,8 @@ def test_weight_noise_takes_the_gradient_at_noisy_weights_and_updates_the_clean_
 
 
 def test_intermediate_ctc_mixes_the_middle_layers_loss_in_by_its_weight():
-    plain = tiny_config("unused.jsonl", "model.layers=3", "model.dropout=0", "augment.freq_masks=0", "augment.time_masks=0")
-    cfg = tiny_config("unused.jsonl", "model.layers=3", "model.dropout=0", "augment.freq_masks=0", "augment.time_masks=0",
-                      "train.inter_ctc=0.3")
+    settings = ["model.layers=3", "model.dropout=0", "augment.freq_masks=0", "augment.time_masks=0"]  # deterministic
+    plain, cfg = tiny_config("unused.jsonl", *settings), tiny_config("unused.jsonl", *settings, "train.inter_ctc=0.3")
     assert (plain.inter_ctc_at, cfg.inter_ctc_at) == (0, 2)  # off; the middle of 3 layers
     torch.manual_seed(0)
     model = CTCModel(cfg.model, 40, 5)
