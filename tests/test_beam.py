@@ -182,20 +182,21 @@ def test_beam_keeps_word_times(tmp_path):
 
 
 def test_tune_finds_lm_weights_that_beat_greedy_on_the_an4_dev_speakers(an4_dev, tmp_path):
-    """The shipped word 4-gram and word list, tuned on a small grid: every utterance
-    decoded, and a fifth or more of greedy's word errors gone. Measured 2026-12-04: the
-    bundled model (20 ms frames) 40 to 31 errors, 23 % (issue #5 asks a quarter on the
-    test speakers); the 40 ms model before it 47 to 33, 30 %, and with the trigram of the
-    transcripts alone 47 to 38, 19 %, which fails here."""
+    """The shipped word 4-gram and word list, tuned on a part of stage 6's grid: every
+    utterance decoded, and a quarter or more of greedy's word errors gone (issue #5 asks
+    that on the test speakers). Measured 2026-12-05: the bundled model 36 to 26 errors,
+    28 % (at alpha 0.8; 22 % with alphas 0.5 and 1.0 only); the two models bundled before
+    it 40 to 31, 23 %, and 47 to 33, 30 %; with the trigram of the transcripts alone 47
+    to 38, 19 %."""
     import shutil
 
     bundled = ROOT / "recognize" / "models" / "an4"
     shutil.copy(bundled / "model.onnx", tmp_path / "an4.onnx")  # without its decoding settings
     done = run_cli("tune", an4_dev, "--model", tmp_path / "an4.onnx", "--lm", bundled / "lm.arpa.gz",
-                   "--lexicon", bundled / "lexicon.txt", "--alphas", "0.5", "1.0", "--betas", "0", "3", "--threads", "1")
+                   "--lexicon", bundled / "lexicon.txt", "--alphas", "0.5", "0.8", "1.0", "--betas", "0", "3", "--threads", "1")
     assert done.returncode == 0, done.stderr
     spec = json.loads((tmp_path / "an4.decoding.json").read_text())
-    assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.8 * spec["dev"]["greedy_wer"], spec
+    assert spec["dev"]["n"] == 91 and spec["dev"]["wer"] <= 0.75 * spec["dev"]["greedy_wer"], spec
 
 
 def test_beam_options_change_the_tuned_decoding_and_a_new_lm_sets_it_aside(tmp_path):
