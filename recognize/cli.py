@@ -511,4 +511,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader went away (`recognize runs ... | head -1`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # or the exit's flush fails again
         code = 1
+    from .distributed import end_process, from_env
+
+    if from_env().distributed:
+        end_process(code)
     sys.exit(code)

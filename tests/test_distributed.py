@@ -1,6 +1,7 @@
 """torchrun on the CPU: two gloo processes train in lockstep and shard an evaluation."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -60,3 +61,16 @@ def test_sharded_evaluation_scores_exactly_like_one_process(yesno_run, tmp_path)
     assert sharded["n"] == 30
     utterances = (tmp_path / "report" / "utterances.jsonl").read_text().splitlines()
     assert len(utterances) == 30 and not list((tmp_path / "report").glob("progress*"))
+
+
+def test_a_torchrun_process_ends_with_its_exit_code_and_all_its_output(tmp_path):
+    """Processes of a torchrun job leave through ``os._exit`` (see distributed.end_process): what
+    they printed to a pipe must still arrive, and an error must still exit 1."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout to a pipe: block-buffered
+    env.update(RANK="0", WORLD_SIZE="2", LOCAL_RANK="0")
+    recognize = [sys.executable, "-m", "recognize", "transcribe"]
+    read = subprocess.run([*recognize, ROOT / "samples" / "cen8-mmtm-b.wav"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert read.returncode == 0 and read.stdout.strip(), read.stderr
+    missing = subprocess.run([*recognize, tmp_path / "none.wav"], env=env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "none.wav" in missing.stderr and not missing.stdout
