@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import NoReturn
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def stop() -> None:
         dist.destroy_process_group()
 
 
-def end_process(code: int):
+def end_process(code: int) -> NoReturn:
     """Exit a torchrun process now, as multiprocessing's children do (``os._exit``, after
     flushing), skipping the interpreter's shutdown.
 

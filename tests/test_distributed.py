@@ -1,4 +1,5 @@
-"""torchrun on the CPU: two gloo processes train in lockstep and shard an evaluation."""
+"""torchrun on the CPU: two gloo processes train in lockstep and shard an evaluation, and a
+process of a torchrun job exits with its code and its output."""
 
 import json
 import os
