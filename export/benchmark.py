@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recognize.export import export_onnx
-from recognize.manifest import read_manifest
+from recognize.inputs.manifest import read_manifest
 from recognize.models import bundled_models
-from recognize.recognizer import Recognizer
+from recognize.runtime.onnx_export import export_onnx
+from recognize.runtime.loading import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def useful_flops(model: torch.nn.Module, inputs: list[np.ndarray]) -> float:
     return total
 
 
-def time_runtime(recognizer: Recognizer, inputs: list[np.ndarray], units, batch: int, repeats: int) -> float:
+def time_runtime(recognizer, inputs: list[np.ndarray], units, batch: int, repeats: int) -> float:
     """Median wall seconds to run and decode all ``inputs`` in length-sorted batches."""
     order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
     times = []
@@ -98,7 +98,7 @@ def time_runtime(recognizer: Recognizer, inputs: list[np.ndarray], units, batch:
 
 def int8_model(info: dict, tmp: Path) -> Path:
     """The bundled ONNX file when it is int8 (as shipped), else an int8 export of the checkpoint."""
-    if Recognizer.load(info["onnx"]).session.get_modelmeta().custom_metadata_map["precision"] == "int8":
+    if load_model(info["onnx"], decoder="greedy").session.get_modelmeta().custom_metadata_map["precision"] == "int8":
         return Path(info["onnx"])
     path = tmp / f"{info['name']}.int8.onnx"
     export_onnx(info["checkpoint"], path, int8=True)
@@ -127,8 +127,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    import onnxruntime
     import platform
+
+    import onnxruntime
 
     print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads available")
@@ -138,7 +139,7 @@ def main() -> None:
     for info in bundled_models():
         kind, name = info["kind"], info["name"]
         files = input_files(kind, args.speech if kind == "speech" else args.handwriting, args.lines)
-        torch_model = Recognizer.load(info["checkpoint"])
+        torch_model = load_model(info["checkpoint"], decoder="greedy")
         started = time.perf_counter()
         read = [torch_model.features(f) for f in files]
         prep = time.perf_counter() - started
@@ -156,8 +157,8 @@ def main() -> None:
         results = {}
         for threads in args.threads:
             torch.set_num_threads(threads)
-            runtimes = {"torch eager fp32": torch_model, "onnxruntime fp32": Recognizer.load(fp32, threads=threads),
-                        "onnxruntime int8": Recognizer.load(int8, threads=threads)}
+            runtimes = {"torch eager fp32": torch_model, "onnxruntime fp32": load_model(fp32, threads=threads, decoder="greedy"),
+                        "onnxruntime int8": load_model(int8, threads=threads, decoder="greedy")}
             for label, recognizer in runtimes.items():
                 for batch in args.batch:
                     wall = time_runtime(recognizer, list(inputs), units, batch, args.repeats)

@@ -20,8 +20,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from recognize.checkpoint import load_checkpoint
-from recognize.recognizer import Recognizer
+from recognize.model.checkpoint import load_checkpoint
+from recognize.runtime.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from recognize.audio import load_audio, log_mel
 from recognize.config import load_config
 from recognize.errors import RecognizeError
-from recognize.manifest import read_manifest
+from recognize.inputs.audio import load_audio, log_mel
+from recognize.inputs.manifest import read_manifest
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "an4.yaml"
 

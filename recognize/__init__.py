@@ -2,7 +2,7 @@
 
 Public API::
 
-    from recognize import load_model, transcribe
+    from . import load_model, transcribe
     model = load_model()                      # the bundled speech model
     for result in transcribe(["clip.wav"]):   # -> Hypothesis(text, tokens, words)
         print(result.text)

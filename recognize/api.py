@@ -1,34 +1,37 @@
-"""The public Python API: load a model, transcribe files, align known transcripts, evaluate a manifest."""
+"""The public Python API: load a model, transcribe files, read line images, align known
+transcripts, evaluate a manifest. Everything here returns data; nothing prints."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .decoding import Hypothesis
+from .decoding.hypothesis import Hypothesis
+from .kinds import HANDWRITING, SPEECH, kind_named, kind_of_files, kind_of_rows
 
 
 def load_model(path: str | Path | None = None, device: str = "cpu", threads: int = 0, decoder="auto",
                kind: str = "speech"):
-    """A :class:`~recognize.recognizer.Recognizer` for ``path`` (default: the bundled model of ``kind``)."""
-    from .models import default_model
-    from .recognizer import Recognizer
+    """A :class:`~recognize.runtime.recognizer.Recognizer` for ``path``: a bundled model's
+    name (``"an4"``, ``"copiste"``), a ``.onnx`` or ``.pt`` file, or None for the bundled
+    model of ``kind``; ``decoder``: a spec (:mod:`recognize.decoding.spec`)."""
+    from .runtime.loading import load_model as load
 
-    return Recognizer.load(path or default_model(kind), device=device, threads=threads, decoder=decoder)
+    return load(path, kind_named(str(kind)), device=device, threads=threads, decoder=decoder)
 
 
-def _recognizer(model, kind: str):
-    """``model`` as a Recognizer: one already loaded, a path, or None for the bundled model of ``kind``."""
+def _recognizer(model, kind):
+    """``model`` as a Recognizer: one already loaded, a name or path, or None for the bundled model of ``kind``."""
     return load_model(model, kind=kind) if model is None or isinstance(model, (str, Path)) else model
 
 
 def transcribe(paths, model=None) -> list[Hypothesis]:
-    """Transcribe audio files; ``model`` is a Recognizer or a path (default: bundled)."""
-    return [hyp for _, hyp, _ in _recognizer(model, "speech").transcribe_files([str(p) for p in paths])]
+    """Transcribe audio files; ``model`` is a Recognizer, a name or a path (default: bundled)."""
+    return [hyp for _, hyp, _ in _recognizer(model, SPEECH).transcribe_files([str(p) for p in paths])]
 
 
 def read(paths, model=None) -> list[Hypothesis]:
-    """Recognize handwritten line images; ``model`` is a Recognizer or a path (default: bundled)."""
-    return [hyp for _, hyp, _ in _recognizer(model, "handwriting").transcribe_files([str(p) for p in paths])]
+    """Recognize handwritten line images; ``model`` is a Recognizer, a name or a path (default: bundled)."""
+    return [hyp for _, hyp, _ in _recognizer(model, HANDWRITING).transcribe_files([str(p) for p in paths])]
 
 
 def align(pairs, model=None) -> list[Hypothesis]:
@@ -37,22 +40,19 @@ def align(pairs, model=None) -> list[Hypothesis]:
     (``tokens``, in ``frame_unit`` pixels); ``model`` is a Recognizer or a path
     (default: the bundled model for the files' kind). Raises
     :class:`~recognize.errors.RecognizeError` naming the first pair that cannot be aligned."""
-    from .alignment import align_rows
-    from .transcription import FOLDER_SUFFIXES
+    from .runtime.align import align_rows
 
     pairs = [(str(path), text) for path, text in pairs]
-    images = all(path.lower().endswith(FOLDER_SUFFIXES["handwriting"]) for path, _ in pairs)
-    kind = "handwriting" if pairs and images else "speech"
-    key = "image" if kind == "handwriting" else "audio"
-    rows = [{"id": str(i), key: path, "text": text} for i, (path, text) in enumerate(pairs)]
+    kind = kind_of_files([path for path, _ in pairs])
+    rows = [{"id": str(i), kind.key: path, "text": text} for i, (path, text) in enumerate(pairs)]
     return [hyp for _, hyp, _ in align_rows(_recognizer(model, kind), rows)]
 
 
 def evaluate(manifest: str | Path, model=None) -> dict:
     """Corpus WER/CER of ``model`` on a manifest (default: the bundled model for its kind of
-    rows); see :func:`recognize.evaluation.evaluate_manifest`."""
-    from .manifest import read_manifest
-    from .evaluation import evaluate_manifest, manifest_kind
+    rows); see :func:`recognize.evaluation.evaluate.evaluate_manifest`."""
+    from .evaluation.evaluate import evaluate_manifest
+    from .inputs.manifest import read_manifest
 
     rows = read_manifest(manifest)
-    return evaluate_manifest(_recognizer(model, manifest_kind(rows)), manifest, rows=rows)
+    return evaluate_manifest(_recognizer(model, kind_of_rows(rows)), manifest, rows=rows)

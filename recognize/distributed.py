@@ -45,7 +45,7 @@ def start(device: str = "auto") -> tuple[Process, "torch.device"]:
     import torch
     import torch.distributed as dist
 
-    from .torch_runtime import pick_device
+    from .runtime.torch_backend import pick_device
 
     proc = from_env()
     device = pick_device(device)

@@ -8,10 +8,9 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-
-from recognize.alignment import viterbi_path
-
 from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+
+from recognize.decoding.alignment import viterbi_path
 
 
 def collapse(path):

@@ -1,14 +1,23 @@
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SAMPLES
 
-from recognize.audio import (LOG_FLOOR, MAX_LEVEL_GAIN_DB, analysis_frames, level_gain_db, load_audio, log_mel,
-                             mel_filterbank, num_frames, speech_level_db, vtlp_warp)
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
-from recognize.long_audio import stream_segments
-
-from conftest import SAMPLES
+from recognize.inputs.audio import (
+    LOG_FLOOR,
+    MAX_LEVEL_GAIN_DB,
+    analysis_frames,
+    level_gain_db,
+    load_audio,
+    log_mel,
+    mel_filterbank,
+    num_frames,
+    speech_level_db,
+    vtlp_warp,
+)
+from recognize.runtime.long_audio import stream_segments
 
 WAV = SAMPLES / "cen8-mmtm-b.wav"
 CFG = FeatureConfig()

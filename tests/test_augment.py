@@ -1,11 +1,10 @@
 import numpy as np
 import torch
-
-from recognize.augment import spec_augment, speed_perturb
-from recognize.audio import load_audio
-from recognize.config import AugmentConfig
-
 from conftest import SAMPLES
+
+from recognize.config import AugmentConfig
+from recognize.inputs.audio import load_audio
+from recognize.training.augment import spec_augment, speed_perturb
 
 
 def test_spec_augment_masks_only_valid_frames():

@@ -7,14 +7,13 @@ import sys
 
 import numpy as np
 import pytest
-
-from recognize.beam import BeamOptions, BeamSearch, parse_hotwords
-from recognize.decoding import greedy_decode
-from recognize.errors import RecognizeError
-from recognize.lm import BOS, KenLMModel, NGramLM, load_lm
-from recognize.text import Alphabet
-
 from conftest import LINES, ROOT, SAMPLE_TEXT, run_cli
+
+from recognize.decoding.beam import BeamOptions, BeamSearch, parse_hotwords
+from recognize.decoding.greedy import greedy_decode
+from recognize.decoding.lm import BOS, KenLMModel, NGramLM, load_lm
+from recognize.errors import RecognizeError
+from recognize.inputs.text import Alphabet
 
 LETTERS = Alphabet(["<blk>", " "] + [chr(c) for c in range(ord("A"), ord("Z") + 1)])
 
@@ -200,23 +199,23 @@ def test_tune_finds_lm_weights_that_beat_greedy_on_the_an4_dev_speakers(an4_dev,
 
 
 def test_beam_options_change_the_tuned_decoding_and_a_new_lm_sets_it_aside(tmp_path):
-    from recognize.tuning import decoder_from_sidecar
+    from recognize.decoding.spec import beam_from_sidecar
 
     NGramLM.build(["CAT", "A BAT"], order=2).save(tmp_path / "lm.arpa")
     (tmp_path / "words.txt").write_text("CAT\nBAT\n")
     (tmp_path / "m.decoding.json").write_text(json.dumps(
         {"decoder": "beam", "lm": "lm.arpa", "alpha": 0.3, "beta": 2.0, "beam_size": 8, "lexicon": "words.txt"}))
     model = tmp_path / "m.onnx"
-    tuned = decoder_from_sidecar(model).options
+    tuned = beam_from_sidecar(model).options
     assert (tuned.alpha, tuned.beta, tuned.beam_size, tuned.lexicon, tuned.nbest) == (0.3, 2.0, 8, {"CAT", "BAT"}, 1)
-    changed = decoder_from_sidecar(model, {"nbest": 3, "beta": 0.5}).options
+    changed = beam_from_sidecar(model, {"nbest": 3, "beta": 0.5}).options
     assert (changed.alpha, changed.beta, changed.beam_size, changed.nbest) == (0.3, 0.5, 8, 3) and changed.lm
     NGramLM.build(["BAT"], order=2).save(tmp_path / "other.arpa")
-    other = decoder_from_sidecar(model, {"lm": str(tmp_path / "other.arpa")})
+    other = beam_from_sidecar(model, {"lm": str(tmp_path / "other.arpa")})
     assert (other.options.alpha, other.options.beta, other.options.lexicon) == (0.5, 0.0, None)
     assert other.description.startswith("beam (size 16, LM other.arpa")
-    assert decoder_from_sidecar(tmp_path / "untuned.onnx") is None  # no file: greedy
-    assert decoder_from_sidecar(tmp_path / "untuned.onnx", {}).options.lm is None  # --decoder beam: a plain beam
+    assert beam_from_sidecar(tmp_path / "untuned.onnx") is None  # no file: greedy
+    assert beam_from_sidecar(tmp_path / "untuned.onnx", {}).options.lm is None  # --decoder beam: a plain beam
 
 
 def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):

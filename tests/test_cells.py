@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from recognize.cells import GateLSTM, encode, encode_split, make_encoder, reverse_within
-from recognize.checkpoint import save_checkpoint
 from recognize.config import CELLS, load_config
 from recognize.errors import ConfigError
-from recognize.model import CTCModel
-from recognize.text import Alphabet
+from recognize.inputs.text import Alphabet
+from recognize.model.cells import GateLSTM, encode, encode_split, make_encoder, reverse_within
+from recognize.model.checkpoint import save_checkpoint
+from recognize.model.ctc import CTCModel
 
 
 def reference_direction(x, w, r, b, p, kind):
@@ -99,7 +99,7 @@ def model_with(cell: str):
 @pytest.mark.parametrize("cell", CELLS)
 def test_every_cell_is_exact_on_padded_batches_in_torch_and_onnxruntime(cell, tmp_path):
     ort = pytest.importorskip("onnxruntime")
-    from recognize.export import export_onnx
+    from recognize.runtime.onnx_export import export_onnx
 
     model, cfg = model_with(cell)
     x, lengths = torch.randn(3, 60, 40), torch.tensor([60, 37, 11])
@@ -139,8 +139,8 @@ def test_every_cell_exports_to_int8_weights_that_load_as_fp32(cell, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     import onnx
 
-    from recognize.export import export_onnx
-    from recognize.onnx_runtime import session_options
+    from recognize.runtime.onnx_backend import session_options
+    from recognize.runtime.onnx_export import export_onnx
 
     model, cfg = model_with(cell)
     save_checkpoint(tmp_path / "m.pt", model, cfg, ALPHABET)

@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from recognize.checkpoint import load_checkpoint, release_checkpoint, save_checkpoint
 from recognize.config import Config
 from recognize.errors import ModelError
-from recognize.model import CTCModel
-from recognize.text import Alphabet
+from recognize.inputs.text import Alphabet
+from recognize.model.checkpoint import load_checkpoint, release_checkpoint, save_checkpoint
+from recognize.model.ctc import CTCModel
 
 
 @pytest.fixture
@@ -80,9 +80,9 @@ def test_release_with_a_speech_level_keeps_the_weights_and_scales_recordings(sav
 
     import numpy as np
     import soundfile as sf
-
     from conftest import SAMPLES, run_cli
-    from recognize.audio import analysis_frames, load_audio, speech_level_db
+
+    from recognize.inputs.audio import analysis_frames, load_audio, speech_level_db
 
     path, _, cfg, _ = saved
     rows = []

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-
-from recognize.metrics import corpus_errors
-
 from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+
+from recognize.evaluation.metrics import corpus_errors
 
 WAVS = [SAMPLES / f"{k}.wav" for k in SAMPLE_TEXT]
 
@@ -40,7 +39,7 @@ def test_the_bundled_model_reads_quiet_and_loud_recordings_as_recorded(tmp_path,
     import numpy as np
     import soundfile as sf
 
-    from recognize.audio import load_audio
+    from recognize.inputs.audio import load_audio
 
     wave = load_audio(WAVS[0], 16000)
     copies = []
@@ -174,8 +173,8 @@ def test_public_api_functions_are_not_shadowed_by_modules():
     """`recognize.transcribe` and `recognize.evaluate` stay the API functions after the
     modules behind the commands have been imported."""
     import recognize
-    from recognize import cli  # noqa: F401  imports every command module lazily used below
-    from recognize import evaluation, transcription  # noqa: F401
+    import recognize.cli.transcribe  # noqa: F401  the command modules, and the library modules they use
+    import recognize.evaluation.evaluate  # noqa: F401
 
     assert callable(recognize.transcribe) and callable(recognize.evaluate) and callable(recognize.read)
     hyp = recognize.transcribe([WAVS[1]])[0]
@@ -185,8 +184,8 @@ def test_public_api_functions_are_not_shadowed_by_modules():
 def test_an_interrupted_evaluation_resumes_without_redoing_finished_files(tmp_path):
     """Six real recordings in batches of two; Ctrl-C after the second batch; the rerun
     transcribes only the last two and reports what a run without interruption reports."""
-    from recognize.evaluation import evaluate_manifest
-    from recognize.recognizer import Recognizer
+    from recognize.evaluation.evaluate import evaluate_manifest
+    from recognize.runtime.loading import load_model
 
     rows = []
     for i in range(3):
@@ -196,7 +195,7 @@ def test_an_interrupted_evaluation_resumes_without_redoing_finished_files(tmp_pa
             rows.append({"id": copy.stem, "audio": str(copy), "text": SAMPLE_TEXT[wav.stem]})
     manifest = tmp_path / "m.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    model = Recognizer.load(ROOT / "recognize" / "models" / "an4" / "model.onnx", threads=1)
+    model = load_model(ROOT / "recognize" / "models" / "an4" / "model.onnx", threads=1, decoder="greedy")
     journal = tmp_path / "report" / "progress.jsonl"
     batches = []
 
@@ -240,15 +239,15 @@ def test_an_empty_reference_is_scored_not_a_crash(tmp_path):
 @pytest.mark.parametrize("command", ["evaluate", "transcribe"])
 def test_batch_size_sets_the_inputs_per_forward_pass(monkeypatch, sample_manifest, command):
     from recognize.cli import main
-    from recognize.recognizer import Recognizer
+    from recognize.runtime.recognizer import Recognizer
 
-    sizes, decode_features = [], Recognizer.decode_features
+    sizes, pad = [], Recognizer.pad
 
-    def counted(self, feats, units=None):
+    def counted(self, feats):
         sizes.append(len(feats))
-        return decode_features(self, feats, units)
+        return pad(self, feats)
 
-    monkeypatch.setattr(Recognizer, "decode_features", counted)
+    monkeypatch.setattr(Recognizer, "pad", counted)
     inputs = [sample_manifest] if command == "evaluate" else WAVS
     for batch_size in ("1", "16"):
         with pytest.raises(SystemExit) as done:

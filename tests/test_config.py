@@ -1,9 +1,8 @@
 import pytest
+from conftest import ROOT
 
 from recognize.config import Config, apply_overrides, load_config
 from recognize.errors import ConfigError
-
-from conftest import ROOT
 
 
 @pytest.mark.parametrize("name", ["an4.yaml", "yesno.yaml"])

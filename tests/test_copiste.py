@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import LINES, SHARED_DATA, needs, run_cli
 from PIL import Image
 
 from recognize.corpora import copiste
 from recognize.corpora.lines import from_gt_folder, from_iam_lines, from_pages
 from recognize.errors import RecognizeError
-from recognize.image import load_image
-
-from conftest import LINES, SHARED_DATA, needs, run_cli
+from recognize.inputs.image import load_image
 
 COPISTE = SHARED_DATA / "copiste"
 TEXTS = {  # tests/data/copiste/README.md

@@ -4,11 +4,10 @@ import io
 import tarfile
 
 import pytest
+from conftest import SAMPLES
 
 from recognize.corpora import extract, fetch
 from recognize.errors import RecognizeError
-
-from conftest import SAMPLES
 
 
 def make_tar(path, name, data=b"x", link=None):

@@ -7,12 +7,11 @@ import tarfile
 
 import pytest
 import soundfile as sf
+from conftest import LINES, SAMPLE_TEXT, SAMPLES, run_cli
 
-from recognize.audio import load_audio
 from recognize.corpora import iam, librispeech
 from recognize.errors import RecognizeError
-
-from conftest import LINES, SAMPLE_TEXT, SAMPLES, run_cli
+from recognize.inputs.audio import load_audio
 
 
 def mini_librispeech(root):

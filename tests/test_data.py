@@ -3,14 +3,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLES
 
-from recognize.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits
-from recognize.manifest import read_manifest
 from recognize.config import FeatureConfig, load_config
 from recognize.errors import ConfigError, ManifestError
-from recognize.text import Alphabet
-
-from conftest import SAMPLES
+from recognize.inputs.manifest import read_manifest
+from recognize.inputs.text import Alphabet
+from recognize.training.data import BucketBatchSampler, SpeechDataset, collate, ctc_fits
 
 
 def write(tmp_path, *rows, raw=None):
@@ -71,7 +70,7 @@ def test_dataset_and_collate_on_real_audio():
 
 
 def test_join_follows_an_utterance_with_another_audio_and_text():
-    from recognize.audio import load_audio, log_mel
+    from recognize.inputs.audio import load_audio, log_mel
 
     rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"},
             {"id": "b", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "SIX"}]
@@ -122,7 +121,7 @@ def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memo
     import subprocess
     import sys
 
-    from recognize.manifest import LazyManifest, read_manifest
+    from recognize.inputs.manifest import LazyManifest, read_manifest
 
     path = tmp_path / "big.jsonl"
     with open(path, "w", encoding="utf-8") as f:
@@ -137,7 +136,7 @@ def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memo
     assert [r["id"] for r in lazy][:2] == ["utt0", "utt1"]
 
     def peak_growth_mb(code):
-        probe = (f"import resource, re\nfrom recognize.manifest import *\n"
+        probe = (f"import resource, re\nfrom recognize.inputs.manifest import *\n"
                  f"def rss(): return int(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"
                  f"before = rss(); rows = {code}('{path}'); print((rss() - before) / 1024)")
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -149,7 +148,7 @@ def test_a_lazy_manifest_reads_rows_like_the_eager_one_in_a_fraction_of_the_memo
 
 def test_a_lazy_manifest_names_the_bad_line(tmp_path):
     from recognize.errors import ManifestError
-    from recognize.manifest import LazyManifest
+    from recognize.inputs.manifest import LazyManifest
 
     path = tmp_path / "m.jsonl"
     path.write_text('{"id": "a", "audio": "a.wav", "text": "x"}\n\n{"id": "b", "audio": "b.wav"}\n')

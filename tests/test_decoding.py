@@ -1,7 +1,7 @@
 import numpy as np
 
-from recognize.decoding import greedy_decode, greedy_tokens
-from recognize.text import Alphabet
+from recognize.decoding.greedy import greedy_decode, greedy_tokens
+from recognize.inputs.text import Alphabet
 
 ALPHABET = Alphabet(["<blk>", " ", "A", "B"])
 

@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 
-from recognize.config import load_config
-from recognize.data import BucketBatchSampler
-from recognize.manifest import length_of, read_manifest
-
 from conftest import ROOT, run_cli
+
+from recognize.config import load_config
+from recognize.inputs.manifest import length_of, read_manifest
+from recognize.training.data import BucketBatchSampler
 
 
 def torchrun(*args, cwd):

@@ -2,17 +2,16 @@
 never a crash with a traceback (hypothesis)."""
 
 import numpy as np
+from conftest import LINES, SAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recognize.audio import load_audio
-from recognize.manifest import read_manifest
-from recognize.decoding import greedy_decode
+from recognize.decoding.greedy import greedy_decode
 from recognize.errors import RecognizeError
-from recognize.image import load_image
-from recognize.text import Alphabet
-
-from conftest import LINES, SAMPLES
+from recognize.inputs.audio import load_audio
+from recognize.inputs.image import load_image
+from recognize.inputs.manifest import read_manifest
+from recognize.inputs.text import Alphabet
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 WAV_HEADER = (SAMPLES / "cen7-fjam-b.wav").read_bytes()[:44]
@@ -67,8 +66,8 @@ def test_greedy_decoding_of_random_shapes(n, t, v, seed):
 @given(n=st.integers(1, 3), t=st.integers(0, 25), v=st.integers(2, 8), seed=st.integers(0, 2**31 - 1),
        with_lm=st.booleans())
 def test_beam_decoding_of_random_shapes(n, t, v, seed, with_lm):
-    from recognize.beam import BeamOptions, BeamSearch
-    from recognize.lm import NGramLM
+    from recognize.decoding.beam import BeamOptions, BeamSearch
+    from recognize.decoding.lm import NGramLM
 
     rng = np.random.default_rng(seed)
     logits = rng.normal(size=(n, t, v)).astype(np.float32) * 3

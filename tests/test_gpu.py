@@ -6,14 +6,13 @@ import json
 
 import pytest
 import torch
-
-from recognize.config import ModelConfig
-from recognize.model import CTCModel
-from recognize.models import bundled
-from recognize.torch_runtime import TorchRecognizer
-
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
 from test_model import real_features
+
+from recognize.config import ModelConfig
+from recognize.model.ctc import CTCModel
+from recognize.models import bundled
+from recognize.runtime.torch_backend import TorchRecognizer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -10,14 +10,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import pytest
+from conftest import ROOT, SHARED_DATA, needs
 from PIL import Image, ImageFile, ImageOps
 from scipy import ndimage
 
-from recognize.augment import distort_image
 from recognize.errors import ImageError, RecognizeError
-from recognize.image import MAX_PIXELS, lines_from_page, load_image, stretch_contrast
-
-from conftest import ROOT, SHARED_DATA, needs
+from recognize.inputs.image import MAX_PIXELS, load_image, stretch_contrast
+from recognize.layout.page_xml import lines_from_page
+from recognize.training.augment import distort_image
 
 LINE = ROOT / "tests" / "data" / "copiste" / "imp_wikitexte_0022_004.png"  # 469 x 64, "de la sélection du Laos."
 PAGES = SHARED_DATA / "copiste" / "pages"

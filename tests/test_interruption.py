@@ -9,14 +9,14 @@ import time
 
 import pytest
 import torch
-
-from recognize import train as training
-from recognize.averaging import average_checkpoints, pick_epochs
-from recognize.checkpoint import read_checkpoint, save_checkpoint
-from recognize.errors import ModelError, RecognizeError
-
 from conftest import ROOT, run_cli
 from test_train import tiny_config
+
+from recognize.errors import ModelError, RecognizeError
+from recognize.model.checkpoint import read_checkpoint, save_checkpoint
+from recognize.training import loop as training
+from recognize.training import objective
+from recognize.training.averaging import average_checkpoints, pick_epochs
 
 
 def yesno_args(data, *more):
@@ -71,14 +71,14 @@ def test_a_diverging_run_stops_with_its_last_good_checkpoint(sample_manifest, tm
 
 
 def test_a_non_finite_batch_is_skipped_and_counted(sample_manifest, tmp_path, monkeypatch):
-    real, calls = training.batch_loss, []
+    real, calls = objective.batch_loss, []
 
     def second_batch_nan(*args, **kwargs):  # a NaN as a broken input or overflow would give
         loss, n, unfit = real(*args, **kwargs)
         calls.append(n)
         return (loss * float("nan") if len(calls) == 2 else loss), n, unfit
 
-    monkeypatch.setattr(training, "batch_loss", second_batch_nan)
+    monkeypatch.setattr(objective, "batch_loss", second_batch_nan)
     cfg = tiny_config(sample_manifest, "train.epochs=2", "train.batch_seconds=4")
     training.train(cfg, tmp_path / "run")
     records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -93,14 +93,14 @@ def test_an_epoch_whose_every_batch_was_skipped_reports_no_loss_rather_than_zero
     # Seen on an H200 (2026-12-04): yesno's first fp16 epoch counted no batch and reported a
     # loss of 0, most likely the gradient scaler halving its way down from 2^16 through
     # overflowing steps. A mean over no batch is not a loss of 0.
-    real, calls = training.batch_loss, []
+    real, calls = objective.batch_loss, []
 
     def first_epoch_nan(*args, **kwargs):
         loss, n, unfit = real(*args, **kwargs)
         calls.append(n)
         return (loss * float("nan") if len(calls) <= 2 else loss), n, unfit
 
-    monkeypatch.setattr(training, "batch_loss", first_epoch_nan)
+    monkeypatch.setattr(objective, "batch_loss", first_epoch_nan)
     cfg = tiny_config(sample_manifest, "train.epochs=2", "train.batch_seconds=4")
     training.train(cfg, tmp_path / "run")
     records = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -111,8 +111,8 @@ def test_an_epoch_whose_every_batch_was_skipped_reports_no_loss_rather_than_zero
 
 
 def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(sample_manifest, tmp_path):
-    from recognize.model import CTCModel
-    from recognize.text import Alphabet
+    from recognize.inputs.text import Alphabet
+    from recognize.model.ctc import CTCModel
 
     cfg = tiny_config(sample_manifest)
     alphabet = Alphabet.from_texts(["YES NO"])

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import soundfile as sf
-
 from conftest import SAMPLE_TEXT, SAMPLES, run_cli
 
 

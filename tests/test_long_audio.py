@@ -7,12 +7,11 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-
-from recognize.long_audio import LONG_SECONDS, SEGMENT_SECONDS, stream_segments
-from recognize.metrics import count_errors
-from recognize.recognizer import Recognizer
-
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES
+
+from recognize.evaluation.metrics import count_errors
+from recognize.runtime.long_audio import LONG_SECONDS, SEGMENT_SECONDS, stream_segments
+from recognize.runtime.loading import load_model
 
 MODEL = ROOT / "recognize" / "models" / "an4" / "model.onnx"
 def concatenate(waves, path, repeats: int, gap: float = 0.0, rate: int = 16000):
@@ -66,11 +65,11 @@ def test_another_rate_and_channel_count_are_streamed_too(long_samples, tmp_path)
 def test_the_long_path_reads_exactly_what_its_pieces_read_alone(long_samples, tmp_path):
     """Cutting, batching and stitching change nothing: with an fp32 model (exact whatever
     the batch) the long file's text is that of its pieces, each recognized alone, joined."""
-    from recognize.export import export_onnx
+    from recognize.runtime.onnx_export import export_onnx
 
     path, reference = long_samples
     export_onnx(MODEL.with_name("model.pt"), tmp_path / "fp32.onnx")
-    model = Recognizer.load(tmp_path / "fp32.onnx", threads=1)
+    model = load_model(tmp_path / "fp32.onnx", threads=1, decoder="greedy")
     (_, hyp, seconds), = model.transcribe_files([path])
     assert seconds == pytest.approx(sf.info(str(path)).duration, abs=0.01)
     pieces = []
@@ -102,7 +101,7 @@ print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024, file=sys.
 def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):
     """14 passes over the 91 AN4 dev recordings, back to back (57 minutes, 7182 words),
     as one FLAC file: the pauses are the recordings' own."""
-    from recognize.manifest import read_manifest
+    from recognize.inputs.manifest import read_manifest
 
     rows = read_manifest(an4_dev)
     waves = [sf.read(r["audio"], dtype="float32")[0] for r in rows]
@@ -115,7 +114,7 @@ def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):
     assert peak_mb < 600, f"peak memory {peak_mb} MB"  # loaded whole, such a file takes 3.5 GB
     text = json.loads((tmp_path / "hour.json").read_text())["text"]
     reference = " ".join([" ".join(r["text"] for r in rows)] * 14)
-    model = Recognizer.load(MODEL, threads=1)
+    model = load_model(MODEL, threads=1, decoder="greedy")
     alone = " ".join(h.text for _, h, _ in model.transcribe_files([r["audio"] for r in rows]))
     pairs = []  # the recordings joined two at a time: what reading without cutting at pauses gives
     for n in range(0, len(rows), 2):

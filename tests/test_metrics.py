@@ -1,6 +1,6 @@
 import pytest
 
-from recognize.metrics import corpus_errors, count_errors
+from recognize.evaluation.metrics import corpus_errors, count_errors
 
 
 def test_textbook_word_pair():

@@ -1,14 +1,12 @@
 import numpy as np
 import pytest
 import torch
-
-from recognize.audio import load_audio, log_mel
-from recognize.config import FeatureConfig, ModelConfig
-from recognize.model import CTCModel
-
-from recognize.image import load_image
-
 from conftest import LINES, SAMPLES
+
+from recognize.config import FeatureConfig, ModelConfig
+from recognize.inputs.audio import load_audio, log_mel
+from recognize.inputs.image import load_image
+from recognize.model.ctc import CTCModel
 
 
 def real_features():

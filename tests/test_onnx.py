@@ -8,12 +8,11 @@ import sys
 import numpy as np
 import onnx
 import pytest
+from conftest import LINES, ROOT, SAMPLES, run_cli
 
 from recognize.errors import ModelError
-from recognize.export import export_onnx
-from recognize.recognizer import Recognizer
-
-from conftest import LINES, ROOT, SAMPLES, run_cli
+from recognize.runtime.onnx_export import export_onnx
+from recognize.runtime.loading import load_model
 
 BUNDLED_AN4 = ROOT / "recognize" / "models" / "an4"
 
@@ -25,11 +24,11 @@ def exported(request, tmp_path_factory):
     checkpoint = ROOT / "recognize" / "models" / ("an4" if kind == "speech" else "copiste") / "model.pt"
     path = tmp_path_factory.mktemp("onnx") / "model.onnx"
     export_onnx(checkpoint, path)
-    torch_model = Recognizer.load(checkpoint, threads=1)
+    torch_model = load_model(checkpoint, threads=1, decoder="greedy")
     files = sorted(SAMPLES.glob("*.wav")) if kind == "speech" else sorted(LINES.glob("*.png"))
     inputs = [torch_model.features(f)[0] for f in files]
     inputs += [inputs[0][:n] for n in (1, 7, 9, 40)]  # shorter than, at and past the frontends' minimum
-    return torch_model, Recognizer.load(path, threads=1), inputs
+    return torch_model, load_model(path, threads=1, decoder="greedy"), inputs
 
 
 def padded(inputs):
@@ -70,10 +69,10 @@ def test_the_half_rate_conv_frontend_exports_exactly(tmp_path):
     reduction and agrees with torch on a padded batch of real recordings."""
     import torch
 
-    from recognize.checkpoint import save_checkpoint
     from recognize.config import load_config
-    from recognize.model import CTCModel
-    from recognize.text import Alphabet
+    from recognize.inputs.text import Alphabet
+    from recognize.model.checkpoint import save_checkpoint
+    from recognize.model.ctc import CTCModel
 
     cfg = load_config(None, ["model.subsample=2", "model.cell=gru", "model.hidden=24", "model.layers=2",
                              "model.conv_channels=4"])
@@ -84,7 +83,7 @@ def test_the_half_rate_conv_frontend_exports_exactly(tmp_path):
     export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx")
     meta = {p.key: p.value for p in onnx.load(tmp_path / "m.onnx").metadata_props}
     assert meta["frame_rate_reduction"] == "2"
-    torch_model, onnx_model = Recognizer.load(tmp_path / "m.pt", threads=1), Recognizer.load(tmp_path / "m.onnx", threads=1)
+    torch_model, onnx_model = load_model(tmp_path / "m.pt", threads=1, decoder="greedy"), load_model(tmp_path / "m.onnx", threads=1, decoder="greedy")
     inputs = [torch_model.features(f)[0] for f in sorted(SAMPLES.glob("*.wav"))]
     batch, lengths = padded(inputs + [inputs[0][:9]])
     (a, a_lens), (b, b_lens) = torch_model.forward(batch, lengths), onnx_model.forward(batch, lengths)
@@ -117,11 +116,11 @@ def test_onnx_files_without_our_metadata_are_refused(tmp_path):
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
     onnx.save(helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)]), foreign)
     with pytest.raises(ModelError, match="without recognize metadata"):
-        Recognizer.load(foreign)
+        load_model(foreign, decoder="greedy")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"\x08\x07 this is not a protobuf" * 10)
     with pytest.raises(ModelError, match=r"not a readable ONNX model \(Protobuf parsing failed.\)"):
-        Recognizer.load(garbage)
+        load_model(garbage, decoder="greedy")
     done = run_cli("transcribe", SAMPLES / "cen8-mmtm-b.wav", "--model", foreign)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"error: {foreign}: an ONNX model without recognize metadata (missing: format, " \
@@ -131,11 +130,11 @@ def test_onnx_files_without_our_metadata_are_refused(tmp_path):
 
 def test_int8_agrees_with_fp32_on_the_an4_dev_set(an4_dev, tmp_path):
     """The shipped int8 model against an fp32 export of the same checkpoint, on all 91 dev utterances."""
-    from recognize.evaluation import evaluate_manifest
+    from recognize.evaluation.evaluate import evaluate_manifest
 
     export_onnx(BUNDLED_AN4 / "model.pt", tmp_path / "fp32.onnx")
-    fp32 = evaluate_manifest(Recognizer.load(tmp_path / "fp32.onnx", threads=1), an4_dev)
-    int8 = evaluate_manifest(Recognizer.load(BUNDLED_AN4 / "model.onnx", threads=1), an4_dev)
+    fp32 = evaluate_manifest(load_model(tmp_path / "fp32.onnx", threads=1, decoder="greedy"), an4_dev)
+    int8 = evaluate_manifest(load_model(BUNDLED_AN4 / "model.onnx", threads=1, decoder="greedy"), an4_dev)
     assert abs(fp32["summary"]["wer"] - int8["summary"]["wer"]) <= 0.003
     assert abs(fp32["summary"]["cer"] - int8["summary"]["cer"]) <= 0.003
     same = {u["id"]: u["hypothesis"] for u in fp32["utterances"]}
@@ -193,10 +192,10 @@ def test_models_lists_the_bundled_models():
 
 def test_int8_agrees_with_fp32_on_the_copiste_validation_set(copiste_val, tmp_path):
     """The shipped int8 handwriting model against an fp32 export of its checkpoint, all 638 lines, greedy."""
-    from recognize.evaluation import evaluate_manifest
+    from recognize.evaluation.evaluate import evaluate_manifest
 
     bundled = ROOT / "recognize" / "models" / "copiste"
     export_onnx(bundled / "model.pt", tmp_path / "fp32.onnx")
-    fp32 = evaluate_manifest(Recognizer.load(tmp_path / "fp32.onnx", threads=1), copiste_val)["summary"]
-    int8 = evaluate_manifest(Recognizer.load(bundled / "model.onnx", threads=1), copiste_val)["summary"]
+    fp32 = evaluate_manifest(load_model(tmp_path / "fp32.onnx", threads=1, decoder="greedy"), copiste_val)["summary"]
+    int8 = evaluate_manifest(load_model(bundled / "model.onnx", threads=1, decoder="greedy"), copiste_val)["summary"]
     assert abs(fp32["cer"] - int8["cer"]) <= 0.003 and abs(fp32["wer"] - int8["wer"]) <= 0.003

@@ -2,11 +2,10 @@
 
 import json
 
+from conftest import LINES, ROOT, SAMPLES, SHARED_DATA, needs, run_cli
 from PIL import Image
 
-from recognize.image import load_line
-
-from conftest import LINES, ROOT, SAMPLES, SHARED_DATA, needs, run_cli
+from recognize.inputs.image import load_line
 
 IMAGES = sorted(LINES.glob("*.png"))
 

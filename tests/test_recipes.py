@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import AN4_ARCHIVE, ROOT, needs, run_cli
 
 from recognize.corpora import an4
-
-from conftest import AN4_ARCHIVE, ROOT, needs, run_cli
 
 
 def test_yesno_end_to_end(yesno_run):
@@ -135,7 +134,7 @@ def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling
     import gzip
     import string
 
-    from recognize.lm import load_lm
+    from recognize.decoding.lm import load_lm
 
     monkeypatch.syspath_prepend(str(LM_TEXT.parent))
     from lm_text import WORDS, read_words

@@ -10,10 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from recognize.text import Scoring
-
 from conftest import LINES, run_cli
+
+from recognize.inputs.text import Scoring
 
 
 @pytest.fixture(scope="module")

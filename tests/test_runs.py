@@ -1,10 +1,10 @@
 import json
 import statistics
 
-from recognize.train import train
-
 from conftest import run_cli
 from test_train import tiny_config
+
+from recognize.training.loop import train
 
 
 def test_runs_side_by_side_with_seeds_summarized(tmp_path, sample_manifest):

@@ -7,14 +7,13 @@ import tarfile
 import threading
 
 import torch
-
-from recognize.audio import num_frames
-from recognize.config import load_config
-from recognize.data import stream_item_maker
-from recognize.shards import ShardStream, read_index, read_shard, write_shards
-from recognize.text import Alphabet
-
 from conftest import ROOT, run_cli
+
+from recognize.config import load_config
+from recognize.inputs.audio import num_frames
+from recognize.inputs.text import Alphabet
+from recognize.training.data import stream_item_maker
+from recognize.training.shards import ShardStream, read_index, read_shard, write_shards
 
 
 def ids_of(stream):

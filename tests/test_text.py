@@ -1,4 +1,4 @@
-from recognize.text import BLANK, Alphabet, normalize_text
+from recognize.inputs.text import BLANK, Alphabet, normalize_text
 
 
 def test_blank_is_label_zero_and_roundtrip():

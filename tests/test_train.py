@@ -2,15 +2,15 @@ import json
 
 import pytest
 import torch
-
-from recognize.checkpoint import init_from_checkpoint, read_checkpoint
-from recognize.config import from_dict, load_config
-from recognize.model import CTCModel
-from recognize.text import Alphabet
-from recognize.errors import ConfigError, ManifestError, RecognizeError
-from recognize.train import batch_loss, lr_lambda, train, weight_noise
-
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+
+from recognize.config import from_dict, load_config
+from recognize.errors import ConfigError, ManifestError, RecognizeError
+from recognize.inputs.text import Alphabet
+from recognize.model.checkpoint import init_from_checkpoint, read_checkpoint
+from recognize.model.ctc import CTCModel
+from recognize.training.loop import train
+from recognize.training.objective import batch_loss, lr_lambda, weight_noise
 
 
 def tiny_config(manifest, *more):

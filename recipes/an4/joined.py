@@ -19,9 +19,9 @@ import numpy as np
 import soundfile as sf
 
 from recognize.api import load_model
-from recognize.audio import load_audio
-from recognize.manifest import read_manifest
-from recognize.metrics import count_errors
+from recognize.evaluation.metrics import count_errors
+from recognize.inputs.audio import load_audio
+from recognize.inputs.manifest import read_manifest
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from recognize.atomic import atomic_write_text
 from recognize.errors import RecognizeError
-from recognize.manifest import read_manifest
+from recognize.inputs.manifest import read_manifest
 
 WORDS = Path(__file__).with_name("english_words.txt")
 

@@ -13,9 +13,9 @@ import argparse
 
 import torch
 
-from recognize.evaluation import evaluate_manifest
-from recognize.torch_runtime import TorchRecognizer
-from recognize.train import weight_noise
+from recognize.evaluation.evaluate import evaluate_manifest
+from recognize.runtime.torch_backend import TorchRecognizer
+from recognize.training.loop import weight_noise
 
 BUNDLED = "recognize/models/an4/model.pt"
 

@@ -26,8 +26,8 @@ import time
 import torch
 from torch import nn
 
-from recognize.cells import encode, make_encoder, output_size
 from recognize.config import CELLS
+from recognize.model.cells import encode, make_encoder, output_size
 
 
 def adding_batch(n: int, length: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

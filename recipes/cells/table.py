@@ -11,9 +11,9 @@ import json
 import statistics
 from pathlib import Path
 
-from recognize.checkpoint import load_checkpoint
 from recognize.config import CELLS
-from recognize.history import headline, read_history, run_kind
+from recognize.evaluation.history import headline, read_history, run_kind
+from recognize.model.checkpoint import load_checkpoint
 
 
 def adding_table(path: Path) -> None:

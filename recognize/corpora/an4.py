@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from ..manifest import write_manifest
 from ..errors import RecognizeError
+from ..inputs.manifest import write_manifest
 from . import fetch
 
 URL = "http://www.speech.cs.cmu.edu/databases/an4/an4_sphere.tar.gz"

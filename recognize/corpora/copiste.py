@@ -19,9 +19,9 @@ import csv
 import re
 from pathlib import Path
 
-from ..manifest import write_manifest
 from ..errors import RecognizeError
-from ..text import normalize_text
+from ..inputs.manifest import write_manifest
+from ..inputs.text import normalize_text
 from . import fetch
 from .lines import cut_pages, relative, skip
 

@@ -26,7 +26,7 @@ SPLITS = {"train": "trainset.txt", "val1": "validationset1.txt", "val2": "valida
 
 
 def prepare(source: str, out: str | Path) -> dict[str, Path]:
-    from ..manifest import write_manifest
+    from ..inputs.manifest import write_manifest
 
     out = Path(out).resolve()
     if source.startswith(("http://", "https://")):

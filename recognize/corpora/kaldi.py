@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..atomic import atomic_write
-from ..audio import unreadable
 from ..errors import RecognizeError
-from ..manifest import write_manifest
+from ..inputs.audio import unreadable
+from ..inputs.manifest import write_manifest
 
 URL = None  # no download: --source is a local data directory
 PROGRAMS = {"sph2pipe", "flac", "sox", "ffmpeg", "cat"}  # whose output is simply the file they read

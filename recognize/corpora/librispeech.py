@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from ..errors import RecognizeError
-from ..manifest import write_manifest
+from ..inputs.manifest import write_manifest
 from . import fetch
 
 BASE = "https://www.openslr.org/resources/12/"

@@ -16,10 +16,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..manifest import write_manifest
 from ..errors import RecognizeError
-from ..image import lines_from_page
-from ..text import normalize_text
+from ..inputs.manifest import write_manifest
+from ..inputs.text import normalize_text
+from ..layout.page_xml import lines_from_page
 
 # What may sit beside x.gt.txt: x.png, OCRopus/Calamari's binarized x.bin.png, ...
 IMAGE_SUFFIXES = (".png", ".bin.png", ".nrm.png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")

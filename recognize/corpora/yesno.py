@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..manifest import write_manifest
 from ..errors import RecognizeError
+from ..inputs.manifest import write_manifest
 from . import fetch
 
 URL = "https://www.openslr.org/resources/1/waves_yesno.tar.gz"

@@ -1,0 +1,63 @@
+"""The ``recognize`` command. Each module here holds a few commands: a small function that
+adds a command's arguments next to the one that runs it (printing, progress bars, exit
+codes). Heavy imports happen inside the commands so that ``--help`` is instant; nothing
+in the library imports this package.
+
+Errors that are the user's (a missing file, a bad config key) print one line,
+``error: <file or key>: <problem>``, and exit with status 1 (2 for usage errors);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import align, data, evaluate, models, train, transcribe
+from .common import count  # noqa: F401  (the argument type, for scripts that build on this parser)
+
+COMMANDS = (  # in the order --help lists them
+    transcribe.add_transcribe, transcribe.add_read, evaluate.add_evaluate, align.add_align, evaluate.add_compare,
+    train.add_runs, train.add_plot, train.add_train, data.add_shard, data.add_prepare, data.add_lines,
+    models.add_release, train.add_average, models.add_export, data.add_lm, evaluate.add_tune, models.add_models,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recognize", description="Speech and handwriting recognition: features -> stacked BiLSTM -> CTC -> text.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    from ..errors import RecognizeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except RecognizeError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        code = 1
+    except ModuleNotFoundError as e:
+        if args.debug or e.name not in ("torch", "onnx", "scipy"):
+            raise
+        print(f"error: `recognize {args.command}` needs {e.name}: pip install 'recognize[torch]'", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:  # the reader went away (`recognize runs ... | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # or the exit's flush fails again
+        code = 1
+    from ..distributed import end_process, from_env
+
+    if from_env().distributed:
+        end_process(code)
+    sys.exit(code)

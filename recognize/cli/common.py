@@ -1,0 +1,93 @@
+"""What several commands share: argument types, model and decoder options, folders
+given as inputs, and the closing list of failures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("txt", "json", "srt", "vtt", "tsv")
+BEAM_FLAGS = {"lm": "--lm", "lexicon": "--lexicon", "hotwords": "--hotword", "beam_size": "--beam-size",
+              "alpha": "--alpha", "beta": "--beta", "nbest": "--nbest"}
+
+
+def count(minimum: int = 1):
+    """argparse type: a whole number of at least ``minimum`` (a one-line usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
+def add_model_options(p) -> None:
+    p.add_argument("--model", help="a bundled model's name (see `recognize models`), an exported model (.onnx, runs "
+                                   "on onnxruntime) or a checkpoint (.pt, runs on torch); default: the bundled model")
+    p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
+    p.add_argument("--threads", type=count(0), default=0,
+                   help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")
+    p.add_argument("--batch-size", type=count(), default=16, metavar="N",
+                   help="inputs per forward pass (default: 16); an fp32 model gives the same output whatever N, "
+                        "an int8 one moves slightly with it")
+
+
+def add_decoder_options(p) -> None:
+    """The model options, ``--decoder`` and the beam search's options."""
+    add_model_options(p)
+    p.add_argument("--decoder", choices=["greedy", "beam"],
+                   help="greedy (fastest) or beam: prefix beam search (default: the beam search in the model's "
+                        ".decoding.json, written by `recognize tune`, else greedy)")
+    beam = p.add_argument_group("beam search", "Each option given changes the model's tuned beam search (and "
+                                "implies --decoder beam); with --lm, none of the tuned settings are kept "
+                                "(they were tuned for the model's own LM).")
+    beam.add_argument("--beam-size", type=count(), help="prefixes kept per frame (default: the model's tuned "
+                      "value, else 16)")
+    beam.add_argument("--lm", metavar="LM", help="n-gram language model: ARPA (.gz too; `recognize lm build`) "
+                      "or KenLM binary (needs `pip install kenlm`)")
+    beam.add_argument("--alpha", type=float, help="LM weight (default: the model's tuned value, else 0.5)")
+    beam.add_argument("--beta", type=float, help="bonus per word (word LM) or character (character LM) "
+                      "(default: the model's tuned value, else 0)")
+    beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
+    beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
+                      help="boost a word or phrase (weight in log units, default 5; repeatable)")
+    beam.add_argument("--nbest", type=count(), help="alternatives kept in --format json (default: 1)")
+
+
+def decoder_from(args):
+    """The decoder spec (:mod:`recognize.decoding.spec`) that ``--decoder`` and the beam flags describe."""
+    from ..decoding.beam import parse_hotwords
+    from ..decoding.spec import decoder_spec
+
+    options = {name: getattr(args, name) for name in BEAM_FLAGS if name != "hotwords"}
+    options["hotwords"] = parse_hotwords(args.hotword) if args.hotword else None
+    return decoder_spec(args.decoder, BEAM_FLAGS, **options)
+
+
+def expand_folders(paths, kind) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(files, failures)``: ``paths`` with each folder replaced by its files of ``kind``
+    (sorted by name); a folder with none is a ``(folder, why)`` failure."""
+    files, failures = [], []
+    for path in map(str, paths):
+        if not Path(path).is_dir():
+            files.append(path)
+            continue
+        found = sorted(str(p) for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in kind.suffixes)
+        files.extend(found)
+        if not found:
+            failures.append((path, f"a folder with no {kind.key} files ({' '.join(kind.suffixes)})"))
+    return files, failures
+
+
+def report_failures(failures: list[tuple[str, str]], total: int) -> None:
+    """The closing list of files that could not be processed, on stderr."""
+    if failures:
+        print(f"{len(failures)} of {total} files failed:", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)

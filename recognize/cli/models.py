@@ -1,0 +1,85 @@
+"""``recognize models``, ``release`` and ``export``: the bundled models, and turning a
+checkpoint into what ships."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the bundled models")
+    p.add_argument("--json", action="store_true", help="a JSON list of {name, kind, default, onnx, checkpoint, card}")
+    p.set_defaults(func=run_models)
+
+
+def run_models(args) -> int:
+    from ..models import bundled_models
+
+    models = bundled_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+    else:
+        for m in models:
+            default = " (default)" if m["default"] else ""
+            print(f"{m['name']}\t{m['kind']}{default}\n  onnx:       {m['onnx']}\n  checkpoint: {m['checkpoint']}")
+    return 0
+
+
+def add_release(sub) -> None:
+    p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the released checkpoint to write")
+    inputs = p.add_mutually_exclusive_group()  # one for speech models, the other for handwriting
+    inputs.add_argument("--level-from", metavar="MANIFEST",
+                        help="speech: measure the median speech level of these recordings (the training "
+                             "manifest) and have the model scale every recording to it before its features, so "
+                             "that quiet and loud recordings read as well as ones at the training level "
+                             "(features.level_db)")
+    inputs.add_argument("--stretch-contrast", action="store_true",
+                        help="handwriting: have the model stretch each line's contrast first (background to 0, "
+                             "ink to 1), so that grey paper, faint ink and dim photos read like clean scans "
+                             "(image.stretch)")
+    p.set_defaults(func=run_release)
+
+
+def run_release(args) -> int:
+    from ..errors import RecognizeError
+    from ..model.checkpoint import load_checkpoint, release_checkpoint
+
+    inputs = {}
+    if args.level_from or args.stretch_contrast:
+        cfg = load_checkpoint(args.checkpoint)[1]
+        option, needs = ("--level-from", "speech") if args.level_from else ("--stretch-contrast", "handwriting")
+        if cfg.kind != needs:
+            raise RecognizeError(f"{args.checkpoint}: {option} is for {needs} models; this one is a {cfg.kind} model")
+    if args.level_from:
+        from ..inputs.audio import median_speech_level
+
+        level = round(median_speech_level(args.level_from, cfg.features), 1)
+        print(f"speech level of {args.level_from}: {level} dB (median); the model scales recordings to it")
+        inputs["features"] = {"level_db": level}
+    if args.stretch_contrast:
+        inputs["image"] = {"stretch": True}
+    release_checkpoint(args.checkpoint, args.output, inputs)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a checkpoint to ONNX for onnxruntime (needs torch and onnx)",
+                       description="Inputs: features (N, T, F) or images (N, 1, H, W), and lengths (N,); outputs: "
+                                   "log_probs (N, T', V) and out_lens (N,). Exact on padded batches; the model's "
+                                   "alphabet and settings ride in its metadata.")
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    p.add_argument("--int8", action="store_true",
+                   help="quantize the LSTM and linear weights to int8 (smaller, faster on CPU; see docs/speed.md)")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args) -> int:
+    from ..runtime.onnx_export import export_onnx
+
+    meta = export_onnx(args.checkpoint, args.output, int8=args.int8)
+    print(f"wrote {args.output} ({meta['kind']}, {meta['precision']}, input '{meta['input']}')")
+    return 0

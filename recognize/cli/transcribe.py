@@ -1,0 +1,99 @@
+"""``recognize transcribe`` and ``recognize read``: files in, text out; bad files are reported and skipped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import FORMATS, add_decoder_options, decoder_from, expand_folders, report_failures
+
+
+def add_transcribe(sub) -> None:
+    p = sub.add_parser("transcribe", help="transcribe audio files")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...), or folders of them")
+    add_decoder_options(p)
+    p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out files already done")
+    p.set_defaults(func=run, kind="speech")
+
+
+def add_read(sub) -> None:
+    p = sub.add_parser("read", help="recognize handwritten text-line images")
+    p.add_argument("files", nargs="+", metavar="IMAGE",
+                   help="line images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them")
+    add_decoder_options(p)
+    p.add_argument("--format", choices=("txt", "json"), default="txt",
+                   help="txt, or json with each character's x-range and confidence (default: txt)")
+    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.FORMAT per input here")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out images already done")
+    p.set_defaults(func=run, kind="handwriting")
+
+
+def run(args) -> int:
+    from ..kinds import kind_named
+
+    return transcribe_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
+                              decoder_from(args), kind=kind_named(args.kind), skip_existing=args.skip_existing,
+                              batch_size=args.batch_size)
+
+
+def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="auto",
+                       kind=None, skip_existing=False, batch_size=16) -> int:
+    """Recognize ``files`` of ``kind`` (audio, or line images; a folder stands for its
+    files of that kind); print to stdout or write ``output_dir/STEM.FMT`` (atomically, so
+    an interrupted run leaves only finished files; with ``skip_existing`` a rerun does
+    only the rest).
+
+    Returns the exit status: 0 if every file was recognized, 1 otherwise.
+    """
+    from tqdm import tqdm
+
+    from ..atomic import atomic_write_text
+    from ..decoding.formats import render
+    from ..errors import RecognizeError
+    from ..kinds import SPEECH
+    from ..runtime.loading import load_model
+
+    kind = kind or SPEECH
+    files, failures = expand_folders(files, kind)
+    for path, why in failures:
+        print(f"error: {path}: {why}", file=sys.stderr)
+    empty_folders = len(failures)
+    stems = [Path(f).stem for f in files]
+    if output_dir and len(set(stems)) < len(stems):
+        raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
+    if not output_dir and fmt in ("srt", "vtt", "tsv") and len(files) > 1:
+        raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    if skip_existing:
+        if not output_dir:
+            raise RecognizeError("--skip-existing needs --output-dir")
+        todo = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{fmt}").exists()]
+        if len(todo) < len(files):
+            print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
+        files = todo
+    recognizer = load_model(model, kind, device=device, threads=threads, decoder=decoder)
+    if recognizer.kind != kind:
+        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; "
+                             f"use `recognize {recognizer.kind.command}`")
+    alphabet = recognizer.alphabet if kind.unit == "pixels" else None  # json lists line images' characters
+
+    bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
+
+    def on_error(path, error):
+        failures.append((path, str(error).removeprefix(f"{path}: ")))
+        bar.write(f"error: {error}", file=sys.stderr)
+
+    for path, hyp, extent in recognizer.transcribe_files(files, batch_size, on_error, bar.update):
+        text = render(hyp, fmt, source=path, extent=round(extent, 3), alphabet=alphabet)
+        if output_dir:
+            atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)
+        elif fmt == "txt" and len(files) > 1:
+            bar.write(f"{path}: {text}", end="", file=sys.stdout)
+        else:
+            bar.write(text, end="", file=sys.stdout)
+    bar.close()
+    report_failures(failures, len(files) + empty_folders)
+    return 1 if failures else 0

@@ -1,0 +1,51 @@
+"""``recognize tune``: choose the beam search's LM weight and bonus on a dev manifest.
+
+The model runs once over the manifest; every (alpha, beta) pair then only decodes the
+stored log-probabilities. :func:`recognize.decoding.spec.write_sidecar` records the
+choice beside the model, where its default decoding picks it up.
+"""
+
+from __future__ import annotations
+
+from ..errors import RecognizeError
+from .metrics import corpus_errors
+
+
+def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 16, lexicon_path=None,
+         progress=print, batch_size: int = 16) -> dict:
+    """Grid-search (alpha, beta) on ``rows``; returns ``{"alpha", "beta", "wer", "cer",
+    "greedy_wer", "greedy_cer", "grid": [...]}`` with the pair of lowest WER (speech) or
+    CER (handwriting)."""
+    from ..decoding.beam import BeamOptions, BeamSearch, read_word_list
+    from ..decoding.greedy import greedy_decode
+    from ..decoding.lm import load_lm
+    from ..inputs.manifest import media_path
+
+    lm = load_lm(lm_path)
+    lexicon = read_word_list(lexicon_path) if lexicon_path else None
+    inputs, references = [], []
+    for row in rows:
+        try:
+            inputs.append(recognizer.features(media_path(row))[0])
+            references.append(row["text"])
+        except RecognizeError as e:
+            progress(f"skipped: {e}")
+    log_probs = recognizer.log_probs(inputs, batch_size)
+    key = recognizer.kind.metric
+
+    def score(decode):
+        hyps = [decode(lp[None], [len(lp)], recognizer.alphabet, recognizer.frame_unit)[0].text for lp in log_probs]
+        errors = corpus_errors(references, hyps)
+        return errors["wer"], errors["cer"]
+
+    greedy_wer, greedy_cer = score(greedy_decode)
+    progress(f"greedy: WER {100 * greedy_wer:.2f} %, CER {100 * greedy_cer:.2f} %")
+    grid = []
+    for alpha in alphas:
+        for beta in betas:
+            wer, cer = score(BeamSearch(BeamOptions(beam_size=beam_size, lm=lm, alpha=alpha, beta=beta,
+                                                    lexicon=lexicon)))
+            grid.append({"alpha": alpha, "beta": beta, "wer": wer, "cer": cer})
+            progress(f"alpha {alpha:g}, beta {beta:g}: WER {100 * wer:.2f} %, CER {100 * cer:.2f} %")
+    best = min(grid, key=lambda g: (g[key], g["wer"] + g["cer"]))
+    return {**best, "greedy_wer": greedy_wer, "greedy_cer": greedy_cer, "grid": grid, "n": len(references)}

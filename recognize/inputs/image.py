@@ -1,0 +1,131 @@
+"""Images in, ``(height, W)`` float32 arrays out.
+
+Convention for every array: background (paper) is 0 and ink goes towards 1, so the
+zero padding on the right of a batch is blank paper. Any file and mode Pillow reads
+is accepted; the EXIF orientation is applied; light-on-dark images are inverted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImageError
+
+# Images with more pixels are refused from their header, before decoding (a 1-bit PNG
+# declaring 20000 x 20000 pixels is 50 kB on disk and 400 MB decoded). A 600-dpi A4
+# page scan is 35 megapixels; text lines are far smaller.
+MAX_PIXELS = 50_000_000
+# Files people give that Pillow cannot open, and what to do instead.
+NOT_PILLOW = {
+    ".pdf": " (a PDF: render its pages to images first, e.g. pdftoppm -png -r 300, then cut the lines)",
+    ".heic": " (HEIC, as phones save photos: convert it to PNG or JPEG first)",
+    ".heif": " (HEIF: convert it to PNG or JPEG first)",
+}
+
+
+def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
+    """Decode an image file (first frame) with its EXIF orientation applied; ``content``:
+    the file's bytes, already read (``path`` then only names it).
+
+    Raises :class:`ImageError` with one line naming the file: missing, a directory,
+    empty, not an image, truncated or corrupt, no pixels, more than ``MAX_PIXELS``.
+    """
+    import io
+
+    path = Path(path)
+    if content is None and not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if content is None and path.is_dir():
+        raise ImageError(f"{path}: is a directory, not an image file")
+    if (len(content) if content is not None else path.stat().st_size) == 0:
+        raise ImageError(f"{path}: empty file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(content) if content is not None else path) as image:
+                width, height = image.size
+                if width * height == 0:
+                    raise ImageError(f"{path}: image has no pixels ({width}x{height})")
+                if width * height > MAX_PIXELS:
+                    raise ImageError(f"{path}: {width}x{height} image has too many pixels (limit {MAX_PIXELS:,})")
+                image.load()
+                return ImageOps.exif_transpose(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{path}: image has too many pixels (limit {MAX_PIXELS:,})") from None
+        except UnidentifiedImageError:
+            hint = NOT_PILLOW.get(path.suffix.lower(), "")
+            raise ImageError(f"{path}: not an image file Pillow can read{hint}") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise ImageError(f"{path}: truncated or unreadable image ({reason})") from None
+
+
+def to_gray(image: Image.Image) -> np.ndarray:
+    """``(H, W)`` float32 in [0, 1], 0 black and 1 white, from any Pillow mode.
+
+    Transparency (alpha or a palette's transparent colour) is composited on white;
+    16-bit images keep their precision.
+    """
+    if image.mode.startswith("I"):  # I;16, I;16B, ... and I (16-bit data read as 32-bit)
+        gray = np.asarray(image, dtype=np.float32) / 65535
+    elif image.mode == "F":  # floats in [0, 1], or in [0, 255] as Pillow's F -> L assumes
+        gray = np.asarray(image, dtype=np.float32)
+        gray = gray / 255 if gray.max() > 1 else gray
+    else:
+        if image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
+            white = Image.new("RGBA", image.size, "white")
+            image = Image.alpha_composite(white, image.convert("RGBA"))
+        if image.mode == "LAB":  # its L band is the lightness; Pillow has no LAB -> RGB
+            image = image.getchannel("L")
+        elif image.mode not in ("1", "L", "RGB"):  # CMYK, YCbCr, HSV, P, RGBA, ...
+            image = image.convert("RGB")
+        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    return np.clip(gray, 0, 1)
+
+
+def load_image(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
+               stretch: bool = False) -> np.ndarray:
+    """Read a line image as ``(height, W)`` float32 in [0, 1], background 0, ink towards 1.
+
+    The aspect ratio is kept: ``W = max(min_width, max(1, round(width * height / H)))``;
+    narrow images are padded on the right with background. Shrinking averages pixel
+    areas (box filter), enlarging uses Lanczos. Dark ink on light paper is inverted; an
+    image whose border is mostly dark (light ink on a dark ground) is kept as it is.
+    ``stretch``: :func:`stretch_contrast` (``image.stretch``).
+    Raises :class:`ImageError` (see :func:`open_image`).
+    """
+    return load_line(path, height, min_width, content, stretch)[0]
+
+
+def stretch_contrast(ink: np.ndarray) -> np.ndarray:
+    """``(H, W)`` ink in [0, 1] -> the same with its background (the median pixel: most of
+    a line is paper) at 0 and its strongest ink at 1, so that grey paper, faint ink or a
+    dim photo read like a clean scan. A line with less than 0.05 between the two (no ink)
+    is left as it is."""
+    background, full = np.median(ink), ink.max()
+    if full - background < 0.05:
+        return ink
+    return np.clip((ink - background) / (full - background), 0, 1).astype(np.float32)
+
+
+def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
+              stretch: bool = False) -> tuple[np.ndarray, int]:
+    """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
+    to map positions in the normalized line back onto the input image."""
+    gray = to_gray(open_image(path, content))
+    h, w = gray.shape
+    width = max(1, round(w * height / h))
+    if (h, w) != (height, width):
+        method = Image.Resampling.BOX if height < h else Image.Resampling.LANCZOS
+        gray = np.clip(np.asarray(Image.fromarray(gray).resize((width, height), method)), 0, 1)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ink = gray if np.median(border) < 0.5 else 1 - gray
+    if stretch:
+        ink = stretch_contrast(ink)
+    if width < min_width:
+        ink = np.pad(ink, ((0, 0), (0, min_width - width)))
+    return ink.astype(np.float32), w

@@ -1,0 +1,92 @@
+"""Training-time augmentation: speed perturbation (waveforms), SpecAugment (features) and
+handwriting distortions (line images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..config import AugmentConfig
+from ..inputs.audio import resample
+
+
+def speed_perturb(wave: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
+    """Play ``(samples,)`` ``factor`` times faster (tempo and pitch, like ``sox speed``).
+
+    Returns ``(round(samples / factor),)``: the samples are read as if recorded at
+    ``sample_rate * factor`` and resampled back to ``sample_rate``.
+    """
+    if factor == 1.0:
+        return wave
+    return resample(wave, sample_rate * factor, sample_rate)
+
+
+def spec_augment(
+    features: torch.Tensor,
+    lengths: torch.Tensor,
+    cfg: AugmentConfig,
+    fill: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """SpecAugment (Park et al. 2019) frequency and time masks, within each item's valid frames.
+
+    features: ``(N, T, F)``; lengths: ``(N,)``; fill: ``(F,)`` value for masked cells
+    (the normalization mean, so that masked cells become 0 after normalization).
+    Returns a new ``(N, T, F)`` tensor; padding frames are left untouched.
+    """
+    out = features.clone()
+    n, _, f = out.shape
+
+    def rand_int(high: int) -> int:  # uniform in [0, high]
+        return int(torch.randint(0, max(high, 0) + 1, (1,), generator=generator))
+
+    for i in range(n):
+        length = int(lengths[i])
+        for _ in range(cfg.freq_masks):
+            width = rand_int(min(cfg.freq_width, f))
+            start = rand_int(f - width)
+            out[i, :length, start : start + width] = fill[start : start + width]
+        max_time = int(cfg.time_width * length)
+        for _ in range(cfg.time_masks):
+            width = rand_int(max_time)
+            start = rand_int(length - width)
+            out[i, start : start + width, :] = fill
+    return out
+
+
+def distort_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random handwriting distortions of a ``(H, W)`` line image (background 0, ink towards 1).
+
+    Each applied with probability 1/2, in this order: an affine map about the centre
+    (slant/shear +-0.3, scale +-10 %, rotation +-1.5 degrees), a smooth elastic warp
+    (random displacements of ~1 px on a 16-px grid, interpolated), thinner or thicker
+    strokes (grey erosion or dilation), Gaussian blur and Gaussian noise. Returns a new
+    ``(H, W)`` float32 array in [0, 1]; the same ``rng`` state gives the same output.
+    """
+    from scipy import ndimage
+
+    out = np.asarray(image, dtype=np.float32)
+    h, w = out.shape
+    if rng.random() < 0.5:
+        shear, scale = rng.uniform(-0.3, 0.3), rng.uniform(0.9, 1.1)
+        angle = np.deg2rad(rng.uniform(-1.5, 1.5))
+        # output (row, col) -> input (row, col): inverse of rotate(angle) @ shear @ scale
+        forward = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        forward = forward @ np.array([[1.0, 0.0], [shear, 1.0]]) * scale
+        matrix = np.linalg.inv(forward)
+        centre = np.array([(h - 1) / 2, (w - 1) / 2])
+        out = ndimage.affine_transform(out, matrix, offset=centre - matrix @ centre, order=1, cval=0.0)
+    if rng.random() < 0.5:
+        grid = (max(2, h // 16 + 1), max(2, w // 16 + 1))
+        rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+        shift = [ndimage.zoom(rng.normal(0, 1.0, grid), (h / grid[0], w / grid[1]), order=3)[:h, :w]
+                 for _ in range(2)]
+        out = ndimage.map_coordinates(out, [rows + shift[0], cols + shift[1]], order=1, cval=0.0)
+    if rng.random() < 0.5:
+        morph = ndimage.grey_erosion if rng.random() < 0.5 else ndimage.grey_dilation
+        out = morph(out, size=(2, 2))
+    if rng.random() < 0.5:
+        out = ndimage.gaussian_filter(out, sigma=rng.uniform(0.3, 1.0))
+    if rng.random() < 0.5:
+        out = out + rng.normal(0, rng.uniform(0.01, 0.05), out.shape).astype(np.float32)
+    return np.clip(out, 0, 1).astype(np.float32)
