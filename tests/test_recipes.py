@@ -23,7 +23,7 @@ def test_yesno_end_to_end(yesno_run):
 
 
 def test_the_cells_recipe_tables_its_runs(yesno_run, tmp_path):
-    """recipes/cells: adding.py's rows and table.py's table of TASK-CELL run folders, here
+    """experiments/cells: adding.py's rows and table.py's table of TASK-CELL run folders, here
     a real (yesno) run measured the way run.sh measures it."""
     run = tmp_path / "yesno-lstm"
     run.mkdir()
@@ -33,7 +33,7 @@ def test_the_cells_recipe_tables_its_runs(yesno_run, tmp_path):
     for model in ("best.pt", "model.onnx"):
         done = run_cli("evaluate", yesno_run / "data" / "train.jsonl", "--model", run / model, "--json", "--threads", 1)
         (run / f"speed_{model}.json").write_text(done.stdout)
-    cells = ROOT / "recipes" / "cells"
+    cells = ROOT / "experiments" / "cells"
     adding = subprocess.run([sys.executable, cells / "adding.py", "--cells", "rnn", "cifg", "--length", "12",
                              "--steps", "3", "--batch", "4", "--hidden", "4", "--json", tmp_path / "adding.json"],
                             capture_output=True, text=True)
@@ -82,7 +82,7 @@ def test_bundled_models_score_what_their_cards_say(name, manifest, options, patt
 
 
 def test_joined_reads_the_recordings_alone_as_evaluate_does_and_joined_in_fewer_files(sample_manifest):
-    done = subprocess.run([sys.executable, ROOT / "recipes" / "an4" / "joined.py", "--manifest", sample_manifest,
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "an4" / "joined.py", "--manifest", sample_manifest,
                            "--groups", "1", "2"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     rows = re.findall(r"(\d+) at a time: (\d+) files, WER (\d+\.\d+) %", done.stdout)
@@ -92,7 +92,7 @@ def test_joined_reads_the_recordings_alone_as_evaluate_does_and_joined_in_fewer_
 
 
 def test_weight_noise_script_scores_the_clean_model_as_evaluate_does_and_worse_with_noise(sample_manifest):
-    done = subprocess.run([sys.executable, ROOT / "recipes" / "an4" / "weight_noise.py", "--manifest",
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "an4" / "weight_noise.py", "--manifest",
                            sample_manifest, "--std", "0", "0.2"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert re.search(r"standard deviation 0\.\d+", done.stdout), done.stdout
@@ -104,29 +104,32 @@ def test_weight_noise_script_scores_the_clean_model_as_evaluate_does_and_worse_w
     assert float(rows[1][2]) > float(rows[0][2]) + 20  # noise of twice the weights' spread wrecks it
 
 
-LM_TEXT = ROOT / "recipes" / "an4" / "lm_text.py"
+WORDS = ROOT / "recipes" / "an4" / "english_words.txt"
 
 
-def test_lm_text_repeats_the_transcripts_then_spells_the_words(sample_manifest, tmp_path):
+def test_lm_build_repeats_the_sentences_then_spells_the_words(sample_manifest, tmp_path):
+    """`--repeat 2 --spell WORDS` learns what a text of the transcripts twice and the words
+    spelled (comments and further fields dropped) teaches: the same ARPA file, byte for byte."""
     words = tmp_path / "words.txt"
     words.write_text("# a notice\nmason\nmemory 123\n\n")
-    out = tmp_path / "lm_text.txt"
-    done = subprocess.run([sys.executable, LM_TEXT, sample_manifest, "-o", out, "--words", words, "--repeat", "2"],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
     transcripts = [json.loads(line)["text"] for line in sample_manifest.read_text().splitlines()]
-    assert out.read_text().splitlines() == transcripts * 2 + ["M A S O N", "M E M O R Y"]
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(transcripts * 2 + ["M A S O N", "M E M O R Y"]) + "\n")
+    built = run_cli("lm", "build", sample_manifest, "--repeat", 2, "--spell", words, "-o", tmp_path / "a.arpa")
+    assert built.returncode == 0 and "6 sentences" in built.stdout, built.stderr
+    assert run_cli("lm", "build", text, "-o", tmp_path / "b.arpa").returncode == 0
+    assert (tmp_path / "a.arpa").read_text() == (tmp_path / "b.arpa").read_text()
+    assert "M A S O N" not in (tmp_path / "a.arpa").read_text() and "\tS\t" in (tmp_path / "a.arpa").read_text()
 
 
-def test_lm_text_names_a_missing_word_list_and_writes_nothing(sample_manifest, tmp_path):
-    out = tmp_path / "lm_text.txt"
-    done = subprocess.run([sys.executable, LM_TEXT, sample_manifest, "-o", out, "--words", tmp_path / "nope.txt"],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 1 and done.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: No such file or directory"
+def test_lm_build_names_a_missing_word_list_and_writes_nothing(sample_manifest, tmp_path):
+    out = tmp_path / "lm.arpa"
+    done = run_cli("lm", "build", sample_manifest, "--spell", tmp_path / "nope.txt", "-o", out)
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: cannot read (No such file or directory)"
     assert not out.exists()
 
 
-def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling(an4_dev, tmp_path, monkeypatch):
+def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling(an4_dev, tmp_path):
     """Stage 6's commands rebuild `recognize/models/an4/lm.arpa.gz` byte for byte; and
     asked for the likeliest next letter of a spelled word from the committed list, it is
     right far more often than the same 4-gram of the transcripts alone (measured: 38 %
@@ -136,13 +139,12 @@ def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling
 
     from recognize.decoding.lm import load_lm
 
-    monkeypatch.syspath_prepend(str(LM_TEXT.parent))
-    from lm_text import WORDS, read_words
+    from recognize.cli.data import read_words
 
     train = an4_dev.parent / "train.jsonl"
-    subprocess.run([sys.executable, LM_TEXT, train, "-o", tmp_path / "lm_text.txt"], check=True, cwd=ROOT)
-    for text, lm in ((tmp_path / "lm_text.txt", "spelling.arpa.gz"), (train, "transcripts.arpa.gz")):
-        assert run_cli("lm", "build", text, "-o", tmp_path / lm, "--order", "4").returncode == 0
+    spelling = ("--repeat", "10", "--spell", WORDS)  # as stage 6 builds it
+    for options, lm in ((spelling, "spelling.arpa.gz"), ((), "transcripts.arpa.gz")):
+        assert run_cli("lm", "build", train, *options, "-o", tmp_path / lm, "--order", "4").returncode == 0
     shipped = ROOT / "recognize" / "models" / "an4" / "lm.arpa.gz"
     assert gzip.open(tmp_path / "spelling.arpa.gz").read() == gzip.open(shipped).read()
 

@@ -35,8 +35,8 @@ if [ "$stage" -le 5 ]; then
 fi
 if [ "$stage" -le 6 ]; then
   echo "== stage 6: word 4-gram of the training transcripts and spelled English words; beam search tuned on the dev speakers"
-  python "$(dirname "$0")/lm_text.py" "$data/train.jsonl" -o "$run/lm_text.txt"
-  recognize lm build "$run/lm_text.txt" -o "$run/lm.arpa.gz" --order 4
+  recognize lm build "$data/train.jsonl" --repeat 10 --spell "$(dirname "$0")/english_words.txt" \
+    -o "$run/lm.arpa.gz" --order 4
   cp "$data/lexicon.txt" "$run/lexicon.txt"
   recognize tune "$data/dev.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" --lexicon "$run/lexicon.txt" \
     --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3 4 5

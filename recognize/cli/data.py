@@ -89,6 +89,11 @@ def add_lm(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="LM.arpa", help="the ARPA file (.gz: compressed)")
     p.add_argument("--order", type=count(), default=3, help="n (default: 3)")
     p.add_argument("--unit", choices=("word", "char"), default="word", help="default: word")
+    p.add_argument("--repeat", type=count(), default=1, metavar="N",
+                   help="count the sources' sentences N times (default: 1), so that --spell does not outweigh them")
+    p.add_argument("--spell", metavar="WORDS.txt",
+                   help="also learn each word of this list (first field per line; # starts a comment) spelled "
+                        "letter by letter, as speech corpora transcribe spelled names: \"mason\" -> \"M A S O N\"")
     p.set_defaults(func=run_lm)
 
 
@@ -107,9 +112,22 @@ def run_lm(args) -> int:
             texts += [normalize_text(line) for line in Path(source).read_text(encoding="utf-8").splitlines()]
         except (OSError, UnicodeDecodeError) as e:
             raise RecognizeError(f"{source}: cannot read ({getattr(e, 'strerror', None) or 'not UTF-8'})") from None
-    texts = [t for t in texts if t]
+    texts = [t for t in texts if t] * args.repeat
+    if args.spell:
+        texts += [" ".join(word.upper()) for word in read_words(args.spell)]
     lm = NGramLM.build(texts, args.order, args.unit)
     lm.save(args.output)
     sizes = ", ".join(f"{sum(1 for g in lm.probs if len(g) == n)} {n}-grams" for n in range(1, lm.order + 1))
     print(f"{len(texts)} sentences -> {args.output} ({args.unit} {args.order}-gram: {sizes})")
     return 0
+
+
+def read_words(path) -> list[str]:
+    """A word list in its order: the first field of each line; ``#`` lines are comments."""
+    from ..errors import RecognizeError
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecognizeError(f"{path}: cannot read ({getattr(e, 'strerror', None) or 'not UTF-8'})") from None
+    return [line.split()[0] for line in lines if line.strip() and not line.startswith("#")]

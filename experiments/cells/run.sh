@@ -2,8 +2,8 @@
 # The recurrent cells compared with one budget each: the adding problem (vanishing
 # gradients), AN4 speech and Copiste handwriting. Run from the repository root, after
 # preparing data/an4 and data/copiste (stage 1 of recipes/an4 and recipes/copiste):
-#   bash recipes/cells/run.sh                       # all tasks, all cells
-#   CELLS="lstm gru" bash recipes/cells/run.sh an4  # some of them
+#   bash experiments/cells/run.sh                       # all tasks, all cells
+#   CELLS="lstm gru" bash experiments/cells/run.sh an4  # some of them
 # Every cell of a task trains first (dev error per epoch in its metrics.jsonl), then each
 # is exported to int8 ONNX and timed transcribing the training part (minutes of input, so
 # that start-up costs do not count; no training competes). RUN/TASK-CELL/ holds each run;
@@ -49,10 +49,10 @@ compare() {  # TASK CONFIG SPEED_MANIFEST OVERRIDES...
 
 for task in $tasks; do
   case $task in
-    adding) python recipes/cells/adding.py --cells $cells --length 100 --steps 2000 --threads "$threads" \
+    adding) python experiments/cells/adding.py --cells $cells --length 100 --steps 2000 --threads "$threads" \
               --json "$run/adding.json"
             # the two fastest cells again with three times the steps: does the LSTM get there?
-            python recipes/cells/adding.py --cells lstm rnn --length 100 --steps 6000 --threads "$threads" \
+            python experiments/cells/adding.py --cells lstm rnn --length 100 --steps 6000 --threads "$threads" \
               --json "$run/adding_longer.json" ;;
     an4) compare an4 configs/an4.yaml data/an4/train.jsonl "${an4[@]}" ;;
     copiste) awk 'NR % 3 == 1' data/copiste/train.jsonl > data/copiste/train_third.tmp  # (a run may be reading it)
@@ -61,4 +61,4 @@ for task in $tasks; do
     *) echo "unknown task $task (adding, an4 or copiste)" >&2; exit 2 ;;
   esac
 done
-python recipes/cells/table.py "$run"
+python experiments/cells/table.py "$run"

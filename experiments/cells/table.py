@@ -1,7 +1,7 @@
-"""Print the cell comparison tables of recipes/cells/README.md from a ``run.sh`` folder:
+"""Print the cell comparison tables of experiments/cells/README.md from a ``run.sh`` folder:
 each ``adding*.json`` and one table per task from its ``TASK-CELL/`` run folders.
 
-    python recipes/cells/table.py runs/cells
+    python experiments/cells/table.py runs/cells
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How a speech model reads input that holds several utterances: the WER of a manifest's
 recordings joined back to back, K at a time, against each alone.
 
-    python recipes/an4/joined.py [--manifest data/an4/dev.jsonl] [--model PATH] [--groups 1 2 6]
+    python experiments/an4/joined.py [--manifest data/an4/dev.jsonl] [--model PATH] [--groups 1 2 6]
 
 Models trained on single utterances read joined ones less well; the long-audio path
 (which cuts at pauses, README "Long recordings") meets such pieces whenever a pause

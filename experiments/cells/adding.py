@@ -13,7 +13,7 @@ test MSE, whether it solved the task, training and inference speed, and the grad
 norm of the loss with respect to the input at the first step relative to the last one,
 at initialization and after training (log10: very negative means the gradient vanished).
 
-    python recipes/cells/adding.py --length 100 --steps 2000 --json runs/adding.json
+    python experiments/cells/adding.py --length 100 --steps 2000 --json runs/adding.json
 """
 
 from __future__ import annotations

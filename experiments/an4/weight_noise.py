@@ -2,7 +2,7 @@
 noise of each standard deviation on its weight matrices (what ``train.weight_noise``
 adds for each batch), beside the spread of the weights themselves.
 
-    python recipes/an4/weight_noise.py [--manifest data/an4/dev.jsonl] [--model PATH] [--std 0 0.02 0.04 0.075]
+    python experiments/an4/weight_noise.py [--manifest data/an4/dev.jsonl] [--model PATH] [--std 0 0.02 0.04 0.075]
 
 One fixed noise draw per level (seed 0); a checkpoint (.pt) is needed, one thread.
 """
@@ -15,7 +15,7 @@ import torch
 
 from recognize.evaluation.evaluate import evaluate_manifest
 from recognize.runtime.torch_backend import TorchRecognizer
-from recognize.training.loop import weight_noise
+from recognize.training.objective import weight_noise
 
 BUNDLED = "recognize/models/an4/model.pt"
 
