@@ -22,9 +22,10 @@ def test_two_commands_and_ci_runs_the_test_one():
 
 def documented_commands() -> list[tuple[str, str]]:
     """(file, command) for each `recognize ...` (or `torchrun ... -m recognize ...`) line in
-    a code block (fenced or indented) of the README, the recipe READMEs and the model
-    cards; commands with shell variables left out."""
-    docs = [ROOT / "README.md", *sorted(ROOT.glob("recipes/*/README.md")), *sorted(ROOT.glob("recognize/models/*/*.md"))]
+    a code block (fenced or indented) of the README, the docs, the recipe READMEs and the
+    model cards; commands with shell variables left out."""
+    docs = [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md")), *sorted(ROOT.glob("recipes/*/README.md")),
+            *sorted(ROOT.glob("recognize/models/*/*.md"))]
     found = []
     for doc in docs:
         in_fence = False

@@ -4,7 +4,7 @@ recordings joined back to back, K at a time, against each alone.
     python experiments/an4/joined.py [--manifest data/an4/dev.jsonl] [--model PATH] [--groups 1 2 6]
 
 Models trained on single utterances read joined ones less well; the long-audio path
-(which cuts at pauses, README "Long recordings") meets such pieces whenever a pause
+(which cuts at pauses, docs/reading.md, "Long recordings") meets such pieces whenever a pause
 detector misses a boundary; a group longer than a minute is read by that path itself.
 Greedy decoding, one thread.
 """

@@ -8,8 +8,9 @@ floor + :data:`PAUSE_DB` once a segment has :data:`MIN_SEGMENT_SECONDS`, and whe
 pause comes within :data:`SEGMENT_SECONDS`, at the quietest stretch of that window's
 second half. Cutting at every pause keeps the pieces close to the single utterances
 the models are trained on: fed several utterances at once, the AN4 model makes more
-errors (see the README). The segments are recognized in batches like short files and
-their hypotheses joined, word times shifted by where each segment starts. Memory stays
+errors (see docs/reading.md, "Long recordings"). The segments are recognized in batches
+like short files and their hypotheses joined, word times shifted by where each segment
+starts. Memory stays
 that of a batch of segments, whatever the length of the file.
 """
 
