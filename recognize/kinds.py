@@ -64,9 +64,14 @@ def kind_named(name: str) -> Kind:
     return KINDS[name]
 
 
+def kind_of_row(row: dict) -> Kind:
+    """The kind of one manifest row: handwriting for a row with an image, else speech."""
+    return HANDWRITING if HANDWRITING.key in row else SPEECH
+
+
 def kind_of_rows(rows: list[dict]) -> Kind:
-    """The kind of a manifest's rows: handwriting for rows of images, else speech."""
-    return HANDWRITING if rows and HANDWRITING.key in rows[0] else SPEECH
+    """The kind of a manifest's rows (its first row's): handwriting for rows of images, else speech."""
+    return kind_of_row(rows[0]) if rows else SPEECH
 
 
 def kind_of_files(paths: list[str]) -> Kind:

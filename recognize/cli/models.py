@@ -54,8 +54,10 @@ def run_release(args) -> int:
             raise RecognizeError(f"{args.checkpoint}: {option} is for {needs} models; this one is a {cfg.kind} model")
     if args.level_from:
         from ..inputs.audio import median_speech_level
+        from ..inputs.manifest import read_manifest
 
-        level = round(median_speech_level(args.level_from, cfg.features), 1)
+        paths = [row["audio"] for row in read_manifest(args.level_from, need_text=False)]
+        level = round(median_speech_level(paths, cfg.features), 1)
         print(f"speech level of {args.level_from}: {level} dB (median); the model scales recordings to it")
         inputs["features"] = {"level_db": level}
     if args.stretch_contrast:

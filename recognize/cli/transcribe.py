@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import FORMATS, add_decoder_options, decoder_from, expand_folders, report_failures
+from .common import (
+    FORMATS,
+    add_decoder_options,
+    decoder_from,
+    expand_folders,
+    report_failures,
+)
 
 
 def add_transcribe(sub) -> None:

@@ -172,12 +172,9 @@ def level_gain_db(frames: np.ndarray, target_db: float) -> float:
     return min(target_db - speech_level_db(frames), MAX_LEVEL_GAIN_DB)
 
 
-def median_speech_level(manifest: str | Path, cfg: FeatureConfig) -> float:
-    """The median :func:`speech_level_db` of a manifest's recordings (a training set's level)."""
-    from .manifest import read_manifest
-
-    levels = [speech_level_db(analysis_frames(load_audio(row["audio"], cfg.sample_rate), cfg))
-              for row in read_manifest(manifest, need_text=False)]
+def median_speech_level(paths, cfg: FeatureConfig) -> float:
+    """The median :func:`speech_level_db` of these recordings (a training set's level)."""
+    levels = [speech_level_db(analysis_frames(load_audio(path, cfg.sample_rate), cfg)) for path in paths]
     return float(np.median(levels))
 
 

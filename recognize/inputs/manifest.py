@@ -17,6 +17,7 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from ..config import Config
 from ..errors import ManifestError
+from ..kinds import kind_named, kind_of_row
 from .text import normalize_text
 
 
@@ -33,7 +34,7 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
         raise ManifestError(f"{where}: expected a JSON object")
     if "audio" not in row and "audio_filepath" in row:
         row["audio"] = row.pop("audio_filepath")
-    media = "image" if "image" in row else "audio"
+    media = kind_of_row(row).key
     for key in ("id", media) + (("text",) if need_text else ()):
         if key not in row:
             raise ManifestError(f"{where}: missing key '{key}'" + (" (or 'image')" if key == "audio" else ""))
@@ -184,7 +185,7 @@ def width_of(row: dict, height: int) -> float:
 
 def length_of(row: dict, cfg: Config) -> float:
     """A row's length in the unit of its batch budget: seconds (speech) or pixels (handwriting)."""
-    return duration_of(row) if cfg.kind == "speech" else width_of(row, cfg.image.height)
+    return duration_of(row) if kind_named(cfg.kind).unit == "seconds" else width_of(row, cfg.image.height)
 
 
 def lengths_of(rows: LazyManifest, cfg: Config):

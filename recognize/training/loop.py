@@ -47,7 +47,15 @@ from .data import loader, make_dataset, stream_item_maker
 from .normalization import feature_stats, stats_features
 from .objective import autocast, autocast_dtype, lr_lambda, mean_loss, weight_noise
 from .shards import ShardStream, read_index
-from .state import Run, changed_on_resume, prune_snapshots, restore_state, save, seed_everything, weights_checksum
+from .state import (
+    Run,
+    changed_on_resume,
+    prune_snapshots,
+    restore_state,
+    save,
+    seed_everything,
+    weights_checksum,
+)
 
 
 def train(cfg: Config, out: str | Path, resume: bool = False) -> dict:

@@ -37,6 +37,7 @@ import torch
 from ..atomic import atomic_write, atomic_write_text
 from ..errors import ManifestError, RecognizeError
 from ..inputs.manifest import LazyManifest, lengths_of
+from ..kinds import kind_named, kind_of_row
 
 INDEX = "shards.json"
 
@@ -44,7 +45,7 @@ INDEX = "shards.json"
 def write_shards(manifest: str | Path, out: str | Path, cfg, shard_size: int = 1000) -> list[Path]:
     """Pack a manifest's rows and media files into tar shards of ``shard_size`` items under
     ``out``, plus ``shards.json``. Lengths are in the unit of ``cfg``'s batch budget."""
-    rows = LazyManifest(manifest, cfg.image.height if cfg.kind == "handwriting" else 0)
+    rows = LazyManifest(manifest, cfg.image.height if kind_named(cfg.kind).unit == "pixels" else 0)
     lengths = lengths_of(rows, cfg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,7 +58,7 @@ def write_shards(manifest: str | Path, out: str | Path, cfg, shard_size: int = 1
             with tarfile.open(tmp, "w") as tar:
                 for i in range(first, first + count):
                     row = rows[i]
-                    media = "image" if "image" in row else "audio"
+                    media = kind_of_row(row).key
                     path = Path(row[media])
                     try:
                         content = path.read_bytes()
@@ -122,7 +123,7 @@ def read_shard(location: str):
             if "row" in item and "content" in item:
                 del pending[key]
                 row = json.loads(item["row"])
-                media = "image" if "image" in row else "audio"
+                media = kind_of_row(row).key
                 row[media] = f"{location}/{row[media]}"
                 yield row, item["content"]
 

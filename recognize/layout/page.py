@@ -1,0 +1,49 @@
+"""A page as the layout wing sees it: its size and its text lines, each a polygon, a
+baseline and (once read) a text, all in the page image's pixel coordinates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+Point = tuple[float, float]
+
+
+@dataclass
+class TextLine:
+    polygon: list[Point]  # the line's outline, clockwise or not, at least 3 points
+    baseline: list[Point] = field(default_factory=list)  # left to right; may be empty
+    text: str = ""
+    id: str = ""
+    confidence: float | None = None  # mean posterior of the recognized characters
+    characters: list[dict] = field(default_factory=list)  # {"char", "x0", "x1", "confidence"} in page x
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)``: the polygon's bounding box, x1 and y1 one past the last pixel."""
+        xs, ys = [x for x, _ in self.polygon], [y for _, y in self.polygon]
+        return math.floor(min(xs)), math.floor(min(ys)), math.floor(max(xs)) + 1, math.floor(max(ys)) + 1
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "text": self.text, "box": list(self.box),
+                "polygon": [[round(x, 1), round(y, 1)] for x, y in self.polygon],
+                "baseline": [[round(x, 1), round(y, 1)] for x, y in self.baseline],
+                "confidence": self.confidence, "characters": self.characters}
+
+
+@dataclass
+class Page:
+    file: str
+    width: int
+    height: int
+    lines: list[TextLine] = field(default_factory=list)  # in reading order
+
+    @property
+    def text(self) -> str:
+        """The lines' texts, one per line, in reading order."""
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        """The JSON of ``recognize read --format json`` for a page."""
+        return {"file": self.file, "text": self.text, "width": self.width, "height": self.height,
+                "lines": [line.to_dict() for line in self.lines]}
