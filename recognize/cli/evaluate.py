@@ -15,7 +15,9 @@ JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
 
 def add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="WER/CER of a model on a JSON Lines manifest")
-    p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio" or "image", "text"} per line')
+    p.add_argument("manifest", metavar="MANIFEST",
+                   help='JSON Lines: {"id", "audio" or "image", "text"} per line, or pages: {"id", "image", '
+                        '"alto" or "page"} per line; or a folder of page images each beside its ALTO/PAGE XML')
     add_decoder_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--report", metavar="DIR",
@@ -67,12 +69,17 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
     from .. import __version__, distributed
     from ..evaluation.evaluate import evaluate_manifest
     from ..evaluation.report import write_report
-    from ..inputs.manifest import read_manifest
+    from ..inputs.manifest import is_page_row, page_rows, read_manifest
     from ..inputs.text import Scoring
     from ..kinds import kind_of_rows
     from ..runtime.loading import load_model
 
+    if Path(manifest).is_dir():
+        return evaluate_pages_command(manifest, page_rows(manifest), model, as_json, report, threads, decoder,
+                                      scoring, batch_size)
     rows = read_manifest(manifest)
+    if rows and is_page_row(rows[0]):
+        return evaluate_pages_command(manifest, rows, model, as_json, report, threads, decoder, scoring, batch_size)
     proc = distributed.from_env()
     if proc.distributed:  # under torchrun: join the job, each process on its own device
         proc, device = distributed.start(device)
@@ -97,6 +104,37 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
         journal.unlink()  # the report is whole: nothing left to resume
     print(json.dumps(summary) if as_json else format_table(summary))
     report_failures(result["failures"], summary["n"] + summary["failed"])
+    return 1 if result["failures"] else 0
+
+
+def evaluate_pages_command(manifest, rows, model, as_json, report, threads, decoder, scoring, batch_size) -> int:
+    """``recognize evaluate`` of page rows: page CER/WER with lines matched by position, and
+    line detection precision and recall (:mod:`recognize.evaluation.pages`)."""
+    from tqdm import tqdm
+
+    from .. import __version__
+    from ..evaluation.pages import evaluate_pages
+    from ..evaluation.report import write_report
+    from ..inputs.text import Scoring
+    from ..kinds import HANDWRITING
+    from ..runtime.loading import load_model
+
+    recognizer = load_model(model, HANDWRITING, threads=threads, decoder=decoder)
+    with tqdm(total=len(rows), unit="page", disable=None, file=sys.stderr, leave=False) as bar:
+        result = evaluate_pages(recognizer, rows, scoring or Scoring(), bar.update, batch_size)
+    summary = {"manifest": str(manifest), **result["summary"], "normalization": (scoring or Scoring()).describe(),
+               "model": str(recognizer.path), "decoder": recognizer.decoder_name,
+               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": __version__}
+    if report:
+        write_report(report, summary, result["utterances"], result["failures"], recognizer)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        d = summary["detection"]
+        print(format_table(summary).replace(" lines", f" reference lines on {summary['pages']} pages", 1))
+        print(f"lines found {d['found']}, reference {d['reference']}: precision {100 * d['precision']:.2f} %, "
+              f"recall {100 * d['recall']:.2f} %")
+    report_failures(result["failures"], summary["pages"] + summary["failed"])
     return 1 if result["failures"] else 0
 
 

@@ -1,4 +1,7 @@
-"""``recognize transcribe`` and ``recognize read``: files in, text out; bad files are reported and skipped."""
+"""``recognize transcribe``: audio files in, text out; bad files are reported and skipped.
+
+:func:`transcribe_command` reads line images too (``recognize read`` for them).
+"""
 
 from __future__ import annotations
 
@@ -24,18 +27,6 @@ def add_transcribe(sub) -> None:
                    help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
     p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out files already done")
     p.set_defaults(func=run, kind="speech")
-
-
-def add_read(sub) -> None:
-    p = sub.add_parser("read", help="recognize handwritten text-line images")
-    p.add_argument("files", nargs="+", metavar="IMAGE",
-                   help="line images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them")
-    add_decoder_options(p)
-    p.add_argument("--format", choices=("txt", "json"), default="txt",
-                   help="txt, or json with each character's x-range and confidence (default: txt)")
-    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.FORMAT per input here")
-    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out images already done")
-    p.set_defaults(func=run, kind="handwriting")
 
 
 def run(args) -> int:

@@ -116,7 +116,7 @@ def picture(recognizer, u: dict) -> str:
     """What the model saw for one utterance, with what it recognized placed on it."""
     from ..errors import RecognizeError
 
-    if recognizer.is_long(u["path"]):  # never load an hour of audio whole for a picture
+    if "box" in u or recognizer.is_long(u["path"]):  # a line of a page; never load an hour of audio whole
         return ""
     try:
         features, _, unit = recognizer.features(u["path"])

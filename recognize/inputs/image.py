@@ -64,6 +64,21 @@ def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
             raise ImageError(f"{path}: truncated or unreadable image ({reason})") from None
 
 
+def header_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image from its header, EXIF orientation applied, without
+    decoding its pixels. Raises :class:`ImageError` as :func:`open_image` does."""
+    path = Path(path)
+    if not path.is_file():
+        return open_image(path).size  # its one-line error
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return open_image(path).size
+    return (height, width) if turned else (width, height)
+
+
 def to_gray(image: Image.Image) -> np.ndarray:
     """``(H, W)`` float32 in [0, 1], 0 black and 1 white, from any Pillow mode.
 
@@ -116,7 +131,12 @@ def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes 
               stretch: bool = False) -> tuple[np.ndarray, int]:
     """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
     to map positions in the normalized line back onto the input image."""
-    gray = to_gray(open_image(path, content))
+    return normalize_line(to_gray(open_image(path, content)), height, min_width, stretch)
+
+
+def normalize_line(gray: np.ndarray, height: int, min_width: int = 1, stretch: bool = False) -> tuple[np.ndarray, int]:
+    """``(H, W)`` gray line (1 white) -> (``(height, W')`` float32 ink, background 0, as
+    :func:`load_image` makes it; ``W``, the line's own width)."""
     h, w = gray.shape
     width = max(1, round(w * height / h))
     if (h, w) != (height, width):

@@ -21,6 +21,9 @@ from ..kinds import kind_named, kind_of_row
 from .text import normalize_text
 
 
+PAGE_XML = ("alto", "page")  # the keys of a page row's reference: {"id", "image": PAGE, "alto" | "page": XML}
+
+
 def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder: str = "") -> dict:
     """One manifest line as a row: ``audio``/``image`` made absolute (against ``folder``,
     the manifest's resolved folder), ``text`` normalized. :class:`ManifestError` names
@@ -35,7 +38,8 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
     if "audio" not in row and "audio_filepath" in row:
         row["audio"] = row.pop("audio_filepath")
     media = kind_of_row(row).key
-    for key in ("id", media) + (("text",) if need_text else ()):
+    layout = next((key for key in PAGE_XML if key in row), None)  # a page row: its lines' text is in the XML
+    for key in ("id", media) + (("text",) if need_text and not layout else ()):
         if key not in row:
             raise ManifestError(f"{where}: missing key '{key}'" + (" (or 'image')" if key == "audio" else ""))
     if not isinstance(row[media], str):
@@ -44,7 +48,10 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
         raise ManifestError(f"{where}: 'offset' (a segment of a longer file) is not supported; cut the segment "
                             "into a file of its own")
     row["id"] = str(row["id"])
-    row[media] = os.path.normpath(os.path.join(folder or path.parent.resolve(), row[media]))
+    for key in (media, layout) if layout else (media,):
+        if not isinstance(row[key], str):
+            raise ManifestError(f"{where}: '{key}' must be a path string")
+        row[key] = os.path.normpath(os.path.join(folder or path.parent.resolve(), row[key]))
     if "text" in row:
         row["text"] = normalize_text(str(row["text"]))
     return row
@@ -154,6 +161,26 @@ def _stored_length(row: dict, height: int) -> float:
 def write_manifest(rows: list[dict], path: str | Path) -> None:
     """Write rows as JSON Lines atomically (temp file + rename)."""
     atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+def page_rows(folder: str | Path) -> list[dict]:
+    """Page rows for a folder of page images each beside its XML of the same name
+    (``page.jpg`` + ``page.xml``, ALTO or PAGE): ``{"id", "image", "alto"}``, by name.
+    :class:`ManifestError` for a folder without such pairs."""
+    from ..kinds import HANDWRITING
+
+    folder = Path(folder)
+    rows = [{"id": image.stem, "image": str(image.resolve()), "alto": str(image.with_suffix(".xml").resolve())}
+            for image in sorted(folder.iterdir())
+            if image.suffix.lower() in HANDWRITING.suffixes and image.with_suffix(".xml").is_file()]
+    if not rows:
+        raise ManifestError(f"{folder}: a folder with no page image beside an XML file of the same name")
+    return rows
+
+
+def is_page_row(row: dict) -> bool:
+    """A row whose reference is a page XML rather than a text."""
+    return any(key in row for key in PAGE_XML)
 
 
 def media_path(row: dict) -> str:

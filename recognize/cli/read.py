@@ -1,0 +1,148 @@
+"""``recognize read``: handwriting, as line images or whole pages; bad files are reported and skipped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import add_decoder_options, decoder_from, expand_folders, report_failures
+
+FORMATS = ("txt", "json", "alto", "page")
+SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml"}
+
+
+def add_read(sub) -> None:
+    p = sub.add_parser("read", help="recognize handwriting: text-line images or whole pages",
+                       description="Line images are read as they are; a page is first split into its text lines "
+                                   "(found in reading order), each line read, and the lines joined.")
+    p.add_argument("files", nargs="+", metavar="IMAGE",
+                   help="line or page images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them")
+    add_decoder_options(p)
+    p.add_argument("--layout", choices=("auto", "page", "line"), default="auto",
+                   help="page: find the lines first; line: read each image as one line; auto (default): an image "
+                        "at least 400 pixels high and less than 2.5 times as wide is a page, any other a line")
+    p.add_argument("--format", choices=FORMATS, default="txt",
+                   help="txt (a text line per found line), json (lines with box, polygon, baseline, confidence "
+                        "and characters, in the image's pixels), alto (ALTO v4) or page (PAGE XML); default: txt")
+    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.txt/.json/.xml per input here")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out images already done")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    return read_command(args.files, args.model, args.format, args.output_dir, args.device, args.threads,
+                        decoder_from(args), args.layout, args.skip_existing, args.batch_size)
+
+
+def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", threads=0, decoder="auto",
+                 layout="auto", skip_existing=False, batch_size=16) -> int:
+    """Read ``files`` (line or page images; a folder stands for its images); print to
+    stdout or write ``output_dir/STEM.EXT`` atomically. Returns the exit status: 0 if
+    every file was read, 1 otherwise."""
+    from tqdm import tqdm
+
+    from ..errors import RecognizeError
+    from ..kinds import HANDWRITING
+    from ..runtime.loading import load_model
+
+    files, failures = expand_folders(files, HANDWRITING)
+    for path, why in failures:
+        print(f"error: {path}: {why}", file=sys.stderr)
+    empty_folders = len(failures)
+    stems = [Path(f).stem for f in files]
+    if output_dir and len(set(stems)) < len(stems):
+        raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
+    if not output_dir and fmt in ("alto", "page") and len(files) > 1:
+        raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    if skip_existing:
+        if not output_dir:
+            raise RecognizeError("--skip-existing needs --output-dir")
+        files = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{SUFFIXES[fmt]}").exists()]
+    recognizer = load_model(model, HANDWRITING, device=device, threads=threads, decoder=decoder)
+    if recognizer.kind != HANDWRITING:
+        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; use `recognize {recognizer.kind.command}`")
+    bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
+
+    def on_error(path, error):
+        failures.append((path, str(error).removeprefix(f"{path}: ")))
+        bar.write(f"error: {error}", file=sys.stderr)
+
+    for path, result in read_files(recognizer, files, layout, batch_size, on_error, bar.update):
+        if isinstance(result, tuple) and fmt in ("alto", "page"):
+            result = page_of_line(path, *result, recognizer.alphabet)
+        write(path, result, fmt, output_dir, len(files) > 1, bar, recognizer.alphabet)
+    bar.close()
+    report_failures(failures, len(files) + empty_folders)
+    return 1 if failures else 0
+
+
+def read_files(recognizer, files, layout, batch_size, on_error, progress):
+    """Yield ``(path, result)`` in input order: a :class:`~recognize.layout.page.Page` for
+    each page image (read one by one), ``(Hypothesis, width)`` for each line image (runs of
+    them read in batches)."""
+    from ..errors import RecognizeError
+    from ..runtime.pages import is_page, read_page
+
+    run: list[str] = []
+
+    def lines():
+        for path, hyp, width in recognizer.transcribe_files(run, batch_size, on_error, progress):
+            yield path, (hyp, width)
+        run.clear()
+
+    for path in files:
+        try:
+            page = layout == "page" or (layout == "auto" and is_page(*image_size(path)))
+        except RecognizeError:
+            page = False  # the line reader reports the file in its one line
+        if not page:
+            run.append(path)
+            continue
+        yield from lines()
+        try:
+            yield path, read_page(recognizer, path, batch_size)
+        except RecognizeError as e:
+            on_error(path, e)
+        progress(1)
+    yield from lines()
+
+
+def image_size(path) -> tuple[int, int]:
+    """(width, height) from the image's header, EXIF orientation applied."""
+    from ..inputs.image import header_size
+
+    return header_size(path)
+
+
+def page_of_line(path, hyp, width, alphabet):
+    """A line image's result as a page of one line covering the image."""
+    from ..decoding.formats import characters
+    from ..layout.page import Page, TextLine
+
+    w, h = image_size(path)
+    box = [(0.0, 0.0), (w - 1.0, 0.0), (w - 1.0, h - 1.0), (0.0, h - 1.0)]
+    confidence = round(sum(t.prob for t in hyp.tokens) / len(hyp.tokens), 4) if hyp.tokens else None
+    return Page(str(path), w, h, [TextLine(box, [], hyp.text, "line_0", confidence, characters(hyp, alphabet))])
+
+
+def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> None:
+    """One file's result (a Page, or a line's ``(Hypothesis, width)``): to
+    ``output_dir/STEM.EXT``, else to stdout."""
+    import json
+
+    from ..atomic import atomic_write_text
+    from ..decoding.formats import render
+    from ..layout.page_xml import to_alto, to_page_xml
+
+    if isinstance(result, tuple):  # a line image: as `read` has always written lines
+        text = render(result[0], fmt, source=path, extent=round(result[1], 3), alphabet=alphabet)
+    else:
+        text = {"txt": lambda: result.text + "\n",
+                "json": lambda: json.dumps(result.to_dict(), ensure_ascii=False) + "\n",
+                "alto": lambda: to_alto(result), "page": lambda: to_page_xml(result)}[fmt]()
+    if output_dir:
+        atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{SUFFIXES[fmt]}", text)
+    elif fmt == "txt" and several:
+        bar.write(f"{path}: {text}" if isinstance(result, tuple) else f"{path}:\n{text}", end="", file=sys.stdout)
+    else:
+        bar.write(text, end="", file=sys.stdout)

@@ -1,0 +1,280 @@
+"""Finding the text lines of a page image without a trained model (numpy and scipy).
+
+The page is looked at ``WORK_WIDTH`` pixels wide. Ink is what is darker than the paper
+(the median pixel) by a third of the way to the darkest ink; long thin horizontal and
+vertical runs of it — the ruling of a form, frames, margins — are removed, so that they
+neither join lines nor become lines. The line spacing is the first strong peak of the
+rows' ink profile's autocorrelation. The ink's connected components then make lines:
+
+1. in each of ``STRIPS`` vertical strips of a column, the rows' ink profile (smoothed at
+   a sixth of the spacing) has a peak per line; peaks of neighbouring strips at the same
+   height (within half a spacing, following the slope so far) are linked into a line's
+   centre, so that slanted and wavy lines are followed;
+2. each component goes to the line whose centre is nearest its median ink pixel;
+3. a line is the envelope of its components (top and bottom edge per few pixels, no
+   notch narrower than a few pixels), padded; its baseline is a straight fit to where
+   its ink thins out under its core, strip by strip.
+
+Lines whose components are smaller than ``SMALL_PRINT`` of the page's (by area) are
+dropped: a form's printed notice and specks are not handwriting. Columns are split at
+vertical gaps of no ink wider than the line spacing, and read left to right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .page import TextLine
+
+WORK_WIDTH = 1000  # pixels: a letter or A4 page at about 120 dpi
+RULE_LENGTH = 0.12  # a run of ink this long (share of the page width) is ruling, not writing
+STRIPS = 5  # vertical strips in which line centres are found
+SMALL_PRINT = 0.5  # lines of components under this share of the page's typical height are dropped
+PEAK_FLOOR = 0.08  # a profile peak under this share of the strong peaks is noise
+PAD = 2  # pixels (at WORK_WIDTH) around a line's ink
+
+
+def find_lines(gray: np.ndarray) -> list[TextLine]:
+    """``(H, W)`` gray page, 0 black and 1 white -> its text lines in reading order
+    (columns left to right, lines top to bottom), polygons and baselines in the page's
+    pixels. A blank page gives no lines."""
+    scale = WORK_WIDTH / gray.shape[1]
+    small = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    small = np.asarray(small.resize((WORK_WIDTH, max(1, round(gray.shape[0] * scale))), Image.Resampling.BOX))
+    ink = remove_ruling(ink_of(small.astype(np.float32) / 255))
+    labels, count = ndimage.label(ink, np.ones((3, 3)))
+    if count == 0:
+        return []
+    spacing = line_spacing(ink.sum(1).astype(np.float64))
+    components = Components(labels, count, spacing)
+    lines = []
+    for x0, x1 in columns(components.text_mask(), spacing):
+        for members in group_into_lines(components, x0, x1):
+            lines.append(members)
+    typical = components.typical_height()
+    lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
+             and components.area_of(m) >= 0.5 * typical**2]
+    return [line_of(components, members, scale) for members in lines]
+
+
+def ink_of(gray: np.ndarray) -> np.ndarray:
+    """``(H, W)`` gray in [0, 1] -> bool ink: darker than the paper (the median) by a third
+    of the way to the darkest ink (the 0.02nd percentile); none on a blank page."""
+    paper, darkest = np.median(gray), np.percentile(gray, 0.02)
+    if paper - darkest < 0.1:
+        return np.zeros(gray.shape, dtype=bool)
+    return gray < paper - (paper - darkest) / 3
+
+
+def runs_at_least(mask: np.ndarray, length: int) -> np.ndarray:
+    """The cells of ``(H, W)`` bool ``mask`` in a horizontal run of True at least ``length`` long."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    change = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(change == 1)
+    ends = np.nonzero(change == -1)[1]
+    out = np.zeros(mask.shape, dtype=bool)
+    for row, start, end in zip(rows, starts, ends):
+        if end - start >= length:
+            out[row, start:end] = True
+    return out
+
+
+def remove_ruling(ink: np.ndarray) -> np.ndarray:
+    """``ink`` without its long horizontal and vertical runs (gaps of a few pixels bridged)
+    and the pixels next to them."""
+    length = int(RULE_LENGTH * ink.shape[1])
+    across = runs_at_least(ndimage.binary_closing(ink, np.ones((1, 9), bool)), length)
+    down = runs_at_least(ndimage.binary_closing(ink, np.ones((9, 1), bool)).T, length).T
+    return ink & ~ndimage.binary_dilation(across | down, np.ones((3, 3), bool))
+
+
+def smooth(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``values`` convolved with a Gaussian of ``sigma`` samples (edges repeated)."""
+    radius = max(1, int(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma, 1e-3)) ** 2)
+    return np.convolve(np.pad(values, radius, mode="edge"), kernel / kernel.sum(), mode="valid")
+
+
+def line_spacing(profile: np.ndarray, shortest: int = 8) -> int:
+    """Rows from one line to the next: the first autocorrelation peak of the rows' ink
+    ``profile`` that reaches 0.6 of the strongest (the strongest may be twice the spacing)."""
+    centred = profile - profile.mean()
+    ac = np.correlate(centred, centred, "full")[len(centred) - 1 :][: len(centred) // 3]
+    peaks = [i for i in range(shortest, len(ac) - 1) if ac[i] >= ac[i - 1] and ac[i] > ac[i + 1] and ac[i] > 0]
+    if not peaks:
+        return 20
+    strongest = max(ac[i] for i in peaks)
+    return next(i for i in peaks if ac[i] >= 0.6 * strongest)
+
+
+class Components:
+    """The ink's connected components: boxes, areas, and which of them can be writing."""
+
+    def __init__(self, labels: np.ndarray, count: int, spacing: int):
+        self.labels, self.spacing = labels, spacing
+        self.boxes = ndimage.find_objects(labels)
+        self.area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+        self.height = np.array([b[0].stop - b[0].start for b in self.boxes])
+        width = np.array([b[1].stop - b[1].start for b in self.boxes])
+        flat = (self.height <= 3) & (width >= 4 * self.height)  # ruling left in pieces
+        self.writing = (self.area >= 6) & ~flat & (self.height < 2.5 * spacing)  # not specks, frames, doodles
+
+    def text_mask(self) -> np.ndarray:
+        """``(H, W)`` bool: the pixels of the components that can be writing."""
+        return np.r_[False, self.writing][self.labels]
+
+    def centre(self, k: int) -> tuple[float, float]:
+        """(x, y) of component ``k``'s median ink pixel."""
+        box = self.boxes[k]
+        ys, xs = np.nonzero(self.labels[box] == k + 1)
+        return float(np.median(xs) + box[1].start), float(np.median(ys) + box[0].start)
+
+    def typical_height(self) -> float:
+        """The median height of the writing components, each counted by its area (so
+        that words outweigh dots)."""
+        k = np.flatnonzero(self.writing)
+        return float(np.median(np.repeat(self.height[k], np.minimum(self.area[k], 1000)))) if len(k) else 0.0
+
+    def height_of(self, members: list[int]) -> float:
+        return float(np.median(np.repeat(self.height[members], np.minimum(self.area[members], 1000))))
+
+    def area_of(self, members: list[int]) -> int:
+        return int(self.area[members].sum())
+
+
+def columns(text: np.ndarray, spacing: int) -> list[tuple[int, int]]:
+    """``[(x0, x1), ...]``: the text's extent split at vertical gaps without ink wider than
+    the line spacing, left to right."""
+    used = np.flatnonzero(text.any(0))
+    if len(used) == 0:
+        return []
+    gaps = np.flatnonzero(np.diff(used) > spacing)
+    starts = np.r_[used[0], used[gaps + 1]]
+    ends = np.r_[used[gaps] + 1, used[-1] + 1]
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
+    """Each line's centre as ``(n, 2)`` points (x, y): the rows' ink profile's peaks in
+    vertical strips of ``text``, linked from strip to strip."""
+    edges = np.linspace(0, text.shape[1], STRIPS + 1).astype(int)
+    strips = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        profile = smooth(text[:, a:b].sum(1).astype(np.float64), spacing / 6)
+        peaks = [i for i in range(1, len(profile) - 1)
+                 if profile[i] >= profile[i - 1] and profile[i] > profile[i + 1] and profile[i] > 0]
+        strips.append(((a + b) / 2, profile, peaks))
+    heights = [profile[i] for _, profile, peaks in strips for i in peaks]
+    if not heights:
+        return []
+    floor = PEAK_FLOOR * np.percentile(heights, 90)
+    chains: list[list[tuple[float, float]]] = []
+    for x, profile, peaks in strips:
+        link(chains, x, separate([i for i in peaks if profile[i] > floor], profile, spacing), spacing,
+             reach=2.5 * (edges[1] - edges[0]))
+    return [np.array(chain, dtype=np.float64) for chain in chains]
+
+
+def separate(peaks: list[int], profile: np.ndarray, spacing: int) -> list[int]:
+    """``peaks`` without those closer than half a line spacing to a stronger one."""
+    kept: list[int] = []
+    for i in peaks:
+        if kept and i - kept[-1] < 0.55 * spacing:
+            if profile[i] > profile[kept[-1]]:
+                kept[-1] = i
+        else:
+            kept.append(i)
+    return kept
+
+
+def link(chains: list, x: float, ys: list[int], spacing: int, reach: float) -> None:
+    """Append each peak ``(x, y)`` of one strip to the chain that, followed at its slope,
+    passes nearest it (within half a spacing), or start a new chain."""
+    taken = set()
+    for y in ys:
+        best, distance = None, 0.5 * spacing
+        for c, chain in enumerate(chains):
+            (px, py), slope = chain[-1], 0.0
+            if len(chain) > 1:
+                slope = (chain[-1][1] - chain[-2][1]) / (chain[-1][0] - chain[-2][0])
+            d = abs(py + slope * (x - px) - y)
+            if c not in taken and d < distance and x - px < reach:
+                best, distance = c, d
+        if best is None:
+            chains.append([(x, float(y))])
+            best = len(chains) - 1
+        else:
+            chains[best].append((x, float(y)))
+        taken.add(best)
+
+
+def group_into_lines(components: Components, x0: int, x1: int) -> list[list[int]]:
+    """The writing components of the column ``[x0, x1)`` grouped by line, top to bottom."""
+    text = components.text_mask()[:, x0:x1]
+    centres = line_centres(text, components.spacing)
+    members: list[list[int]] = [[] for _ in centres]
+    for k in np.flatnonzero(components.writing):
+        if not x0 <= components.boxes[k][1].start < x1:
+            continue
+        cx, cy = components.centre(k)
+        ys = np.array([np.interp(cx - x0, c[:, 0], c[:, 1]) for c in centres])
+        j = int(np.argmin(np.abs(ys - cy))) if len(ys) else -1
+        if j >= 0 and abs(ys[j] - cy) < 0.75 * components.spacing:
+            members[j].append(int(k))
+    lines = [m for m in members if m]
+    return sorted(lines, key=lambda m: min(components.boxes[k][0].start for k in m))
+
+
+def line_of(components: Components, members: list[int], scale: float) -> TextLine:
+    """A :class:`TextLine` in page pixels from its components' pixels at work scale."""
+    mask = np.isin(components.labels, np.array(members) + 1)
+    ys, xs = np.nonzero(mask)
+    polygon = envelope(xs, ys)
+    base = baseline(xs, ys)
+    return TextLine([(x / scale, y / scale) for x, y in polygon], [(x / scale, y / scale) for x, y in base])
+
+
+def envelope(xs: np.ndarray, ys: np.ndarray, step: int = 6, reach: int = 2) -> list[tuple[float, float]]:
+    """A polygon around the pixels ``(xs, ys)``: their top and bottom every ``step`` columns,
+    widened over ``reach`` steps either side (no narrow notches), padded by ``PAD``."""
+    x0, x1 = int(xs.min()), int(xs.max()) + 1
+    bins = (xs - x0) // step
+    n = int(bins.max()) + 1
+    top, bottom = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(top, bins, ys)
+    np.maximum.at(bottom, bins, ys)
+    index, filled = np.arange(n), np.isfinite(top)
+    top = np.interp(index, index[filled], top[filled])
+    bottom = np.interp(index, index[filled], bottom[filled])
+    top = np.array([top[max(0, i - reach) : i + reach + 1].min() for i in index]) - PAD
+    bottom = np.array([bottom[max(0, i - reach) : i + reach + 1].max() for i in index]) + PAD + 1
+    left = np.maximum(x0, x0 + index * step) - PAD
+    upper = list(zip(left.tolist(), top.tolist())) + [(x1 + PAD, float(top[-1]))]
+    lower = [(x1 + PAD, float(bottom[-1]))] + list(zip(left[::-1].tolist(), bottom[::-1].tolist()))
+    return [(float(x), float(y)) for x, y in upper + lower]
+
+
+def baseline(xs: np.ndarray, ys: np.ndarray, strips: int = 6) -> list[tuple[float, float]]:
+    """A straight baseline under the pixels ``(xs, ys)``: in each strip, the row under the
+    core where the ink falls below half its peak; fitted by least squares."""
+    x0, x1 = int(xs.min()), int(xs.max()) + 1
+    points = []
+    edges = np.linspace(x0, x1, strips + 1)
+    for a, b in zip(edges[:-1], edges[1:]):
+        rows = ys[(xs >= a) & (xs < b)]
+        if len(rows) < 10:
+            continue
+        top = rows.min()
+        profile = np.bincount(rows - top).astype(np.float64)
+        profile = smooth(profile, 1.5) if len(profile) > 3 else profile
+        peak = int(np.argmax(profile))
+        thin = np.flatnonzero(profile[peak:] < profile[peak] / 2)
+        points.append(((a + b) / 2, top + peak + (thin[0] if len(thin) else len(profile) - peak)))
+    if not points:
+        return []
+    px, py = np.array(points).T
+    slope, offset = np.polyfit(px, py, 1) if len(px) > 1 else (0.0, py[0])
+    return [(float(x0), float(slope * x0 + offset)), (float(x1 - 1), float(slope * (x1 - 1) + offset))]

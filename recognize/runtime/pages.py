@@ -1,0 +1,81 @@
+"""Whole pages through a line model: the page's lines found (:mod:`recognize.layout.finder`),
+each cut along its polygon, height-normalized as the model's line images are, read in
+batches of similar widths, and put back in reading order with page coordinates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..decoding.formats import characters
+from ..errors import ImageError
+from ..inputs.image import normalize_line, open_image, to_gray
+from ..layout.finder import find_lines
+from ..layout.page import Page
+from ..layout.page_xml import cut_line
+
+LINE_ASPECT = 2.5  # an image this many times wider than high is a line
+PAGE_HEIGHT = 400  # pixels: a page is at least this high (a letter page at 50 dpi is 550); lines are lower
+MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
+LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level before it is read
+
+
+def is_page(width: int, height: int) -> bool:
+    """Whether ``recognize read --layout auto`` takes an image of this size for a page:
+    at least ``PAGE_HEIGHT`` high and less than ``LINE_ASPECT`` times as wide."""
+    return height >= PAGE_HEIGHT and width < LINE_ASPECT * height
+
+
+def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
+    """One page image -> its :class:`~recognize.layout.page.Page`, each line with its
+    text, confidence (mean posterior of its characters) and characters (x-ranges in the
+    page). Raises :class:`~recognize.errors.ImageError` (one line naming the file) for an
+    unreadable image or one too small to hold a line."""
+    image = open_image(path)
+    if min(image.size) < MIN_PAGE_SIDE:
+        raise ImageError(f"{path}: {image.width}x{image.height} pixels is too small for a page of lines "
+                         f"(use --layout line for a line image)")
+    gray = to_gray(image)
+    page = Page(str(path), image.width, image.height, find_lines(gray))
+    paper = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    inputs, kept = [], []
+    for line in page.lines:
+        crop = cut_line(paper, line.polygon)
+        if crop is None:
+            continue
+        crop = straighten(crop, line.baseline)
+        ink, width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, recognizer.cfg.image.height,
+                                    stretch=recognizer.cfg.image.stretch)
+        inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
+        kept.append((line, width / ink.shape[1]))
+    page.lines = [line for line, _ in kept]
+    for indices, log_probs, out_lens in recognizer.batches(inputs, batch_size):
+        units = [recognizer.frame_unit * kept[i][1] for i in indices]
+        for i, hyp in zip(indices, recognizer.decode(log_probs, out_lens, recognizer.alphabet, units)):
+            line, x0 = kept[i][0], max(0, line_left(kept[i][0]))
+            line.text = hyp.text
+            line.confidence = round(float(np.mean([t.prob for t in hyp.tokens])), 4) if hyp.tokens else None
+            line.characters = [{**c, "x0": round(c["x0"] + x0, 1), "x1": round(c["x1"] + x0, 1)}
+                               for c in characters(hyp, recognizer.alphabet)]
+    return page
+
+
+def straighten(crop: Image.Image, baseline) -> Image.Image:
+    """A line cut rotated so that its baseline is level, trimmed to its ink's box, when the
+    baseline slopes by more than ``LEVEL_DEGREES``; otherwise the cut as it is."""
+    if len(baseline) < 2:
+        return crop
+    (x0, y0), (x1, y1) = baseline[0], baseline[-1]
+    angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+    if abs(angle) <= LEVEL_DEGREES:
+        return crop
+    turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    box = Image.eval(turned, lambda v: 255 - v).getbbox()  # the box of anything not white
+    return turned.crop(box) if box else crop
+
+
+def line_left(line) -> int:
+    """The page x where a line's cut begins (its box's left edge)."""
+    return line.box[0]
