@@ -68,6 +68,8 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
         bar.write(f"error: {error}", file=sys.stderr)
 
     for path, result in read_files(recognizer, files, layout, batch_size, on_error, bar.update):
+        if not isinstance(result, tuple) and not result.lines:  # nothing wrong with a blank page: say so
+            bar.write(f"note: {path}: no text lines found on the page", file=sys.stderr)
         if isinstance(result, tuple) and fmt in ("alto", "page"):
             result = page_of_line(path, *result, recognizer.alphabet)
         write(path, result, fmt, output_dir, len(files) > 1, bar, recognizer.alphabet)
