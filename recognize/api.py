@@ -29,9 +29,23 @@ def transcribe(paths, model=None) -> list[Hypothesis]:
     return [hyp for _, hyp, _ in _recognizer(model, SPEECH).transcribe_files([str(p) for p in paths])]
 
 
-def read(paths, model=None) -> list[Hypothesis]:
-    """Recognize handwritten line images; ``model`` is a Recognizer, a name or a path (default: bundled)."""
-    return [hyp for _, hyp, _ in _recognizer(model, HANDWRITING).transcribe_files([str(p) for p in paths])]
+def read(paths, model=None, layout: str = "auto") -> list:
+    """Recognize handwriting: for each line image a :class:`Hypothesis`, for each page
+    image a dict as ``recognize read --format json`` writes it (``{"file", "text",
+    "width", "height", "lines": [{"text", "box", "polygon", "baseline", "confidence",
+    "characters"}]}``, coordinates in the image's pixels). ``layout``: ``"auto"`` (pages
+    are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or ``"line"``;
+    ``model`` is a Recognizer, a name or a path (default: bundled)."""
+    from .inputs.image import header_size
+    from .runtime.pages import is_page, read_page
+
+    recognizer, results = _recognizer(model, HANDWRITING), []
+    for path in map(str, paths):
+        if layout == "page" or (layout == "auto" and is_page(*header_size(path))):
+            results.append(read_page(recognizer, path).to_dict())
+        else:
+            results.append(next(recognizer.transcribe_files([path]))[1])
+    return results
 
 
 def align(pairs, model=None) -> list[Hypothesis]:

@@ -137,3 +137,24 @@ def test_a_blank_page_is_no_lines_and_a_note_and_a_tiny_one_a_one_line_error(tmp
     assert done.returncode == 1 and "UGK est un groupe" in done.stdout
     assert f"error: {tiny}: 8x8 pixels is too small for a page of lines" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_python_api_reads_a_page_as_the_json_and_a_line_as_a_hypothesis():
+    from recognize import read
+
+    page, line = read([PAGE, SAMPLES.parent / "tests" / "data" / "copiste" / "imp_wikitexte_0022_004.png"])
+    cli = json.loads(run_cli("read", PAGE, "--format", "json").stdout)
+    assert {k: v for k, v in page.items() if k != "file"} == {k: v for k, v in cli.items() if k != "file"}
+    assert line.text.endswith("du Laos.")
+
+
+def test_an_xml_of_another_page_shape_is_one_line_and_the_other_pages_go_on(tmp_path):
+    wrong = tmp_path / "wrong.xml"
+    wrong.write_text((SAMPLES / "wikitexte_0063.xml").read_text().replace('WIDTH="1275" HEIGHT="1650"',
+                                                                          'WIDTH="1650" HEIGHT="1275"', 1))
+    manifest = tmp_path / "pages.jsonl"
+    manifest.write_text(json.dumps({"id": "good", "image": str(PAGE), "alto": str(PAGE.with_suffix(".xml"))}) + "\n"
+                        + json.dumps({"id": "bad", "image": str(PAGE), "alto": str(wrong)}) + "\n")
+    done = run_cli("evaluate", manifest, "--json", "--decoder", "greedy")
+    assert done.returncode == 1 and json.loads(done.stdout)["pages"] == 1
+    assert f"bad: {wrong}: its page is 1650x1275, the image 1275x1650: not the same shape" in done.stderr

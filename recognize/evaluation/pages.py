@@ -69,6 +69,22 @@ def score_page(found: Page, reference: Page, scoring=str) -> dict:
     return {"lines": lines, "words": words, "chars": chars, "detection": detection}
 
 
+def reference_page(xml, size: tuple[int, int]) -> Page:
+    """The reference lines of ``xml`` in the pixels of an image of ``size``; a
+    :class:`~recognize.errors.RecognizeError` when the page the XML declares has another
+    shape than the image (a 2 % difference in aspect ratio: another page, or a crop)."""
+    from ..errors import RecognizeError
+    from ..layout.page_xml import read_page_xml
+
+    declared = read_page_xml(xml)[0]
+    if declared.width and declared.height:
+        ratio = (declared.width / declared.height) / (size[0] / size[1])
+        if abs(ratio - 1) > 0.02:
+            raise RecognizeError(f"{xml}: its page is {declared.width}x{declared.height}, the image "
+                                 f"{size[0]}x{size[1]}: not the same shape (another page, or a cropped scan?)")
+    return read_page_xml(xml, size)[0]
+
+
 def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, batch_size: int = 16) -> dict:
     """Read the page of each row (``{"id", "image": PAGE, "alto" | "page": XML}``) and score
     it against the XML's lines. Returns ``{"summary", "utterances", "failures"}`` as
@@ -81,7 +97,6 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
     from ..errors import RecognizeError
     from ..inputs.image import header_size
     from ..inputs.manifest import PAGE_XML
-    from ..layout.page_xml import read_page_xml
     from ..runtime.pages import read_page
 
     utterances, failures, words, chars = [], [], Counts(), Counts()
@@ -90,7 +105,7 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
     for row in rows:
         try:
             xml = row[next(key for key in PAGE_XML if key in row)]
-            reference = read_page_xml(xml, header_size(row["image"]))[0]
+            reference = reference_page(xml, header_size(row["image"]))
             found = read_page(recognizer, row["image"], batch_size)
         except RecognizeError as e:
             failures.append((row["id"], str(e)))
