@@ -31,7 +31,7 @@ from .page import TextLine
 WORK_WIDTH = 1000  # pixels: a letter or A4 page at about 120 dpi
 RULE_LENGTH = 0.12  # a run of ink this long (share of the page width) is ruling, not writing
 STRIPS = 5  # vertical strips in which line centres are found
-SMALL_PRINT = 0.5  # lines of components under this share of the page's typical height are dropped
+SMALL_PRINT = 0.4  # lines of components under this share of the page's typical height are dropped
 PEAK_FLOOR = 0.08  # a profile peak under this share of the strong peaks is noise
 PAD = 2  # pixels (at WORK_WIDTH) around a line's ink
 
@@ -224,8 +224,22 @@ def group_into_lines(components: Components, x0: int, x1: int) -> list[list[int]
         j = int(np.argmin(np.abs(ys - cy))) if len(ys) else -1
         if j >= 0 and abs(ys[j] - cy) < 0.75 * components.spacing:
             members[j].append(int(k))
-    lines = [m for m in members if m]
+    lines = [without_strays(components, m) for m in members if m]
     return sorted(lines, key=lambda m: min(components.boxes[k][0].start for k in m))
+
+
+def without_strays(components: Components, members: list[int]) -> list[int]:
+    """A line's components less the small ones far from the rest (more than two line
+    spacings away sideways): specks and others' strokes that would stretch its box."""
+    if len(members) < 2:
+        return members
+    spans = {k: (components.boxes[k][1].start, components.boxes[k][1].stop) for k in members}
+    big = max(components.area[k] for k in members)
+
+    def gap(k):
+        return min(max(spans[j][0] - spans[k][1], spans[k][0] - spans[j][1], 0) for j in members if j != k)
+
+    return [k for k in members if components.area[k] > 0.1 * big or gap(k) <= 2 * components.spacing]
 
 
 def line_of(components: Components, members: list[int], scale: float) -> TextLine:
