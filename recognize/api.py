@@ -10,36 +10,90 @@ from .kinds import HANDWRITING, SPEECH, kind_named, kind_of_files, kind_of_rows
 
 
 def load_model(path: str | Path | None = None, device: str = "cpu", threads: int = 0, decoder="auto",
-               kind: str = "speech"):
+               kind: str = "speech", **beam_options):
     """A :class:`~recognize.runtime.recognizer.Recognizer` for ``path``: a bundled model's
     name (``"an4"``, ``"copiste"``), a ``.onnx`` or ``.pt`` file, or None for the bundled
-    model of ``kind``; ``decoder``: a spec (:mod:`recognize.decoding.spec`)."""
+    model of ``kind``. ``decoder``: ``"auto"`` (the model's tuned decoding), ``"greedy"``,
+    ``"beam"`` or a spec (:mod:`recognize.decoding.spec`); ``beam_options`` as the command
+    line's: ``lm``, ``lexicon``, ``beam_size``, ``alpha``, ``beta``, ``nbest`` and
+    ``hotwords`` (``{"PHRASE": weight}``)."""
+    from .decoding.spec import decoder_spec
     from .runtime.loading import load_model as load
 
+    if decoder in ("auto", "beam", None) or beam_options:
+        decoder = decoder_spec(None if decoder == "auto" else decoder, **beam_options)
     return load(path, kind_named(str(kind)), device=device, threads=threads, decoder=decoder)
 
 
-def _recognizer(model, kind):
-    """``model`` as a Recognizer: one already loaded, a name or path, or None for the bundled model of ``kind``."""
-    return load_model(model, kind=kind) if model is None or isinstance(model, (str, Path)) else model
+def _recognizer(model, kind, options: dict | None = None):
+    """``model`` as a Recognizer: one already loaded (with ``options``, a copy decoding as
+    they say), a name or path, or None for the bundled model of ``kind``."""
+    if model is None or isinstance(model, (str, Path)):
+        return load_model(model, kind=kind, **(options or {}))
+    if options:
+        import copy
+
+        from .decoding.spec import build_decoder, decoder_spec
+
+        model = copy.copy(model)
+        decoder = options.pop("decoder", None)
+        model.decode = build_decoder(decoder_spec(None if decoder == "auto" else decoder, **options), model.path)
+    return model
 
 
-def transcribe(paths, model=None) -> list[Hypothesis]:
-    """Transcribe audio files; ``model`` is a Recognizer, a name or a path (default: bundled)."""
-    return [hyp for _, hyp, _ in _recognizer(model, SPEECH).transcribe_files([str(p) for p in paths])]
+def transcribe(inputs, model=None, sample_rate: int | None = None, **options) -> list[Hypothesis]:
+    """Transcribe audio: each input a file path, the bytes of an audio file, or a 1-D
+    numpy array of samples at ``sample_rate``. ``model`` is a Recognizer, a name or a path
+    (default: the bundled one); ``options`` choose the decoding as :func:`load_model`'s do
+    (``decoder="greedy"``, ``lm=``, ``beam_size=``, ``hotwords=``, ...). Raises
+    :class:`~recognize.errors.RecognizeError` for an input that cannot be read."""
+    import numpy as np
+
+    recognizer = _recognizer(model, SPEECH, options)
+    files = [str(x) for x in inputs if isinstance(x, (str, Path))]
+    done = {path: hyp for path, hyp, _ in recognizer.transcribe_files(files)}
+    results = []
+    for x in inputs:
+        if isinstance(x, (str, Path)):
+            results.append(done[str(x)])
+        else:
+            results.append(recognizer.decode_features([_features(recognizer, x, sample_rate)])[0])
+    return results
 
 
-def read(paths, model=None, layout: str = "auto") -> list:
+def _features(recognizer, audio, sample_rate) -> "np.ndarray":
+    """``(T, F)`` log-mel of the bytes of an audio file or an array of samples."""
+    import numpy as np
+
+    from .errors import AudioError
+    from .inputs.audio import load_audio, log_mel, resample
+
+    rate = recognizer.cfg.features.sample_rate
+    if isinstance(audio, (bytes, bytearray)):
+        wave = load_audio("<bytes>", rate, content=bytes(audio))
+    else:
+        wave = np.asarray(audio, dtype=np.float32)
+        if wave.ndim != 1 or not sample_rate:
+            raise AudioError(f"<array>: give a 1-D array of samples and its sample_rate (got shape {wave.shape}, "
+                             f"sample_rate {sample_rate})")
+        if not np.isfinite(wave).all():
+            raise AudioError("<array>: contains NaN or infinite samples")
+        wave = resample(wave, sample_rate, rate) if sample_rate != rate else wave
+    return log_mel(wave, recognizer.cfg.features)
+
+
+def read(paths, model=None, layout: str = "auto", **options) -> list:
     """Recognize handwriting: for each line image a :class:`Hypothesis`, for each page
     image a dict as ``recognize read --format json`` writes it (``{"file", "text",
     "width", "height", "lines": [{"text", "box", "polygon", "baseline", "confidence",
     "characters"}]}``, coordinates in the image's pixels). ``layout``: ``"auto"`` (pages
     are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or ``"line"``;
-    ``model`` is a Recognizer, a name or a path (default: bundled)."""
+    ``model`` is a Recognizer, a name or a path (default: bundled); ``options`` choose the
+    decoding as :func:`load_model`'s do."""
     from .inputs.image import header_size
     from .runtime.pages import is_page, read_page
 
-    recognizer, results = _recognizer(model, HANDWRITING), []
+    recognizer, results = _recognizer(model, HANDWRITING, options), []
     for path in map(str, paths):
         if layout == "page" or (layout == "auto" and is_page(*header_size(path))):
             results.append(read_page(recognizer, path).to_dict())

@@ -27,7 +27,7 @@ def test_two_gloo_processes_train_in_sync(yesno_data, tmp_path):
     done = torchrun("train", ROOT / "configs" / "yesno.yaml", "--out", tmp_path / "run", *sets, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("best epoch") == 1  # rank 0 alone reports
-    assert done.stderr.count("epoch 1: train loss") == 1
+    assert done.stderr.count("epoch 1/2: train loss") == 1
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     assert all(r["processes"] == 2 and r["ranks_in_sync"] for r in records)

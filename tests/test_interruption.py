@@ -107,7 +107,7 @@ def test_an_epoch_whose_every_batch_was_skipped_reports_no_loss_rather_than_zero
     assert len(calls) == 4  # two batches an epoch
     assert records[0]["train_loss"] is None and records[0]["nonfinite_batches"] == 2
     assert records[1]["train_loss"] > 0
-    assert "epoch 1: train loss n/a (every batch skipped)" in capsys.readouterr().err
+    assert "epoch 1/2: train loss n/a (every batch skipped)" in capsys.readouterr().err
 
 
 def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(sample_manifest, tmp_path):

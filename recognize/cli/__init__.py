@@ -28,16 +28,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recognize", description="Speech and handwriting recognition: features -> stacked BiLSTM -> CTC -> text.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"recognize {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
     return parser
 
 
+def version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
 def main(argv=None) -> int:
     from ..errors import RecognizeError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # `recognize` alone: what it can do
+        parser.print_help()
+        sys.exit(0)
     try:
         code = args.func(args)
     except RecognizeError as e:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-from .common import FORMATS, add_model_options, report_failures
+from .common import FORMATS, add_model_options, emit, report_failures, wrote
 
 
 def add_align(sub) -> None:
@@ -18,8 +19,8 @@ def add_align(sub) -> None:
     p.add_argument("manifest", metavar="MANIFEST", help='JSON Lines: {"id", "audio" or "image", "text"} per line')
     add_model_options(p)
     p.add_argument("--format", choices=FORMATS[1:], default="json",
-                   help="json (one line per row), srt, vtt or tsv (speech; need --output-dir for several rows); "
-                        "default: json")
+                   help="json (one line per row, with its id), srt, vtt or tsv (speech; several rows' blocks "
+                        "come each under a ==> ID <== line); default: json")
     p.add_argument("--output-dir", metavar="DIR", help="write one ID.FORMAT per row here instead of printing")
     p.set_defaults(func=run)
 
@@ -45,8 +46,6 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
     from ..runtime.loading import load_model
 
     rows = read_manifest(manifest)
-    if not output_dir and fmt != "json" and len(rows) > 1:
-        raise RecognizeError(f"--format {fmt} with several rows needs --output-dir (one file per row)")
     kind = kind_of_rows(rows)
     recognizer = load_model(model, kind, device=device, threads=threads, decoder="greedy")
     if kind.unit != "seconds" and fmt in ("srt", "vtt"):
@@ -61,11 +60,24 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
         failures.append((f"{row['id']} ({media_path(row)})", reason))
         print(f"error: {row['id']} ({media_path(row)}): {reason}", file=sys.stderr)
 
+    written = 0
     for row, hyp, extent in align_rows(recognizer, rows, batch_size, on_error):
         text = render(hyp, fmt, source=media_path(row), extent=round(extent, 3), alphabet=alphabet)
+        if fmt == "json":  # the row it belongs to, first
+            text = json.dumps({"id": row["id"], **json.loads(text)}, ensure_ascii=False) + "\n"
         if output_dir:
             atomic_write_text(Path(output_dir) / f"{row['id']}.{fmt}", text)
+            written += 1
         else:
-            sys.stdout.write(text)
+            emit(text, row["id"], fmt, len(rows) > 1, Plain())
+    wrote(written, fmt, output_dir)
     report_failures(failures, len(rows))
     return 1 if failures else 0
+
+
+class Plain:
+    """Writes as a progress bar's ``write`` does, for commands without one."""
+
+    @staticmethod
+    def write(text: str, end: str = "\n", file=None) -> None:
+        (file or sys.stdout).write(text + end)

@@ -91,3 +91,38 @@ def report_failures(failures: list[tuple[str, str]], total: int) -> None:
         print(f"{len(failures)} of {total} files failed:", file=sys.stderr)
         for path, reason in failures:
             print(f"  {path}: {reason}", file=sys.stderr)
+
+
+def check_output_names(files: list[str], output_dir) -> None:
+    """With ``output_dir``, a :class:`RecognizeError` naming the inputs whose outputs would
+    overwrite each other (one file per stem)."""
+    from ..errors import RecognizeError
+
+    if not output_dir:
+        return
+    by_stem: dict[str, list[str]] = {}
+    for f in files:
+        by_stem.setdefault(Path(f).stem, []).append(f)
+    clashes = [paths for paths in by_stem.values() if len(paths) > 1]
+    if clashes:
+        named = "; ".join(" and ".join(paths) for paths in clashes[:3]) + (" ..." if len(clashes) > 3 else "")
+        raise RecognizeError(f"--output-dir: several input files share a name, so their outputs would overwrite "
+                             f"each other: {named}")
+
+
+def emit(text: str, path: str, fmt: str, several: bool, bar) -> None:
+    """One input's output on stdout (above a progress bar): ``FILE: TEXT`` for txt from
+    several inputs, a ``==> FILE <==`` header before other formats' blocks (as ``tail``
+    heads several files), the output alone for one input or a JSON line."""
+    if not several or fmt == "json":
+        bar.write(text, end="", file=sys.stdout)
+    elif fmt == "txt":
+        bar.write(f"{path}: {text}", end="", file=sys.stdout)
+    else:
+        bar.write(f"==> {path} <==\n{text}\n", end="", file=sys.stdout)
+
+
+def wrote(count: int, fmt: str, output_dir) -> None:
+    """The closing line of a run that wrote its outputs to files."""
+    if output_dir and count:
+        print(f"wrote {count} {fmt} file{'s' if count != 1 else ''} to {output_dir}", file=sys.stderr)

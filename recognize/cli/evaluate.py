@@ -140,7 +140,7 @@ def evaluate_pages_command(manifest, rows, model, as_json, report, threads, deco
 
 def add_compare(sub) -> None:
     p = sub.add_parser("compare", help="compare two evaluation reports of the same utterances",
-                       description="WER and CER of A and B on the utterances both scored, B - A with a 95 %% "
+                       description="WER and CER of A and B on the utterances both scored, B - A with a 95 % "
                                    "interval and a p-value from a paired bootstrap, and the utterances that "
                                    "got better or worse.")
     p.add_argument("a", metavar="A", help="a --report folder (or its summary.json)")

@@ -4,24 +4,34 @@ checkpoint into what ships."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def add_models(sub) -> None:
-    p = sub.add_parser("models", help="list the bundled models")
-    p.add_argument("--json", action="store_true", help="a JSON list of {name, kind, default, onnx, checkpoint, card}")
+    p = sub.add_parser("models", help="list the bundled models: what each reads, its size and accuracy",
+                       description="Each bundled model by name (what --model NAME takes), the kind of input it "
+                                   "reads, its language and domain, input, alphabet, size on disk and the headline "
+                                   "accuracy of its card (on dev data carved from its corpus).")
+    p.add_argument("--json", action="store_true", help="a JSON list of {name, kind, default, language, use, input, "
+                                                       "symbols, megabytes, accuracy, onnx, checkpoint, card}")
     p.set_defaults(func=run_models)
 
 
 def run_models(args) -> int:
-    from ..models import bundled_models
+    from ..models import bundled_models, describe
 
-    models = bundled_models()
+    models = [describe(m) for m in bundled_models()]
     if args.json:
-        print(json.dumps(models, indent=2))
-    else:
-        for m in models:
-            default = " (default)" if m["default"] else ""
-            print(f"{m['name']}\t{m['kind']}{default}\n  onnx:       {m['onnx']}\n  checkpoint: {m['checkpoint']}")
+        print(json.dumps(models, indent=2, ensure_ascii=False))
+        return 0
+    for m in models:
+        default = f", the default for `recognize {'transcribe' if m['kind'] == 'speech' else 'read'}`" \
+            if m["default"] else ""
+        print(f"{m['name']}: {m['kind']}, {m['language']}{default}\n"
+              f"  for:      {m['use']}\n"
+              f"  input:    {m['input']}; {m['symbols']} symbols; {m['megabytes']} MB\n"
+              f"  accuracy: {m['accuracy']} with its default decoding (see MODEL_CARD.md)\n"
+              f"  folder:   {Path(m['onnx']).parent} (model.onnx runs; model.pt to fine-tune)")
     return 0
 
 

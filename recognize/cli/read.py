@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_decoder_options, decoder_from, expand_folders, report_failures
+from .common import (add_decoder_options, check_output_names, decoder_from, emit, expand_folders,
+                     report_failures, wrote)
 
 FORMATS = ("txt", "json", "alto", "page")
 SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml"}
@@ -49,11 +50,7 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
     for path, why in failures:
         print(f"error: {path}: {why}", file=sys.stderr)
     empty_folders = len(failures)
-    stems = [Path(f).stem for f in files]
-    if output_dir and len(set(stems)) < len(stems):
-        raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
-    if not output_dir and fmt in ("alto", "page") and len(files) > 1:
-        raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    check_output_names(files, output_dir)
     if skip_existing:
         if not output_dir:
             raise RecognizeError("--skip-existing needs --output-dir")
@@ -67,13 +64,16 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
         failures.append((path, str(error).removeprefix(f"{path}: ")))
         bar.write(f"error: {error}", file=sys.stderr)
 
+    written = 0
     for path, result in read_files(recognizer, files, layout, batch_size, on_error, bar.update):
         if not isinstance(result, tuple) and not result.lines:  # nothing wrong with a blank page: say so
             bar.write(f"note: {path}: no text lines found on the page", file=sys.stderr)
         if isinstance(result, tuple) and fmt in ("alto", "page"):
             result = page_of_line(path, *result, recognizer.alphabet)
         write(path, result, fmt, output_dir, len(files) > 1, bar, recognizer.alphabet)
+        written += bool(output_dir)
     bar.close()
+    wrote(written, fmt, output_dir)
     report_failures(failures, len(files) + empty_folders)
     return 1 if failures else 0
 
@@ -144,7 +144,7 @@ def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> N
                 "alto": lambda: to_alto(result), "page": lambda: to_page_xml(result)}[fmt]()
     if output_dir:
         atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{SUFFIXES[fmt]}", text)
-    elif fmt == "txt" and several:
-        bar.write(f"{path}: {text}" if isinstance(result, tuple) else f"{path}:\n{text}", end="", file=sys.stdout)
+    elif fmt == "txt" and several and not isinstance(result, tuple):  # a page's lines under its name
+        bar.write(f"{path}:\n{text}", end="", file=sys.stdout)
     else:
-        bar.write(text, end="", file=sys.stdout)
+        emit(text, path, fmt, several, bar)

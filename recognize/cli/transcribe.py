@@ -8,13 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (
-    FORMATS,
-    add_decoder_options,
-    decoder_from,
-    expand_folders,
-    report_failures,
-)
+from .common import (FORMATS, add_decoder_options, check_output_names, decoder_from, emit, expand_folders,
+                     report_failures, wrote)
 
 
 def add_transcribe(sub) -> None:
@@ -24,7 +19,8 @@ def add_transcribe(sub) -> None:
     add_decoder_options(p)
     p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
     p.add_argument("--output-dir", metavar="DIR",
-                   help="write one FILE_STEM.FORMAT per input here instead of printing to stdout")
+                   help="write one FILE_STEM.FORMAT per input here instead of printing to stdout (where several "
+                        "inputs' srt, vtt or tsv blocks come each under a ==> FILE <== line)")
     p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out files already done")
     p.set_defaults(func=run, kind="speech")
 
@@ -59,11 +55,7 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
     for path, why in failures:
         print(f"error: {path}: {why}", file=sys.stderr)
     empty_folders = len(failures)
-    stems = [Path(f).stem for f in files]
-    if output_dir and len(set(stems)) < len(stems):
-        raise RecognizeError("--output-dir: several input files share a name; their outputs would overwrite each other")
-    if not output_dir and fmt in ("srt", "vtt", "tsv") and len(files) > 1:
-        raise RecognizeError(f"--format {fmt} with several files needs --output-dir (one file per input)")
+    check_output_names(files, output_dir)
     if skip_existing:
         if not output_dir:
             raise RecognizeError("--skip-existing needs --output-dir")
@@ -83,14 +75,15 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
         failures.append((path, str(error).removeprefix(f"{path}: ")))
         bar.write(f"error: {error}", file=sys.stderr)
 
+    written = 0
     for path, hyp, extent in recognizer.transcribe_files(files, batch_size, on_error, bar.update):
         text = render(hyp, fmt, source=path, extent=round(extent, 3), alphabet=alphabet)
         if output_dir:
             atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)
-        elif fmt == "txt" and len(files) > 1:
-            bar.write(f"{path}: {text}", end="", file=sys.stdout)
+            written += 1
         else:
-            bar.write(text, end="", file=sys.stdout)
+            emit(text, path, fmt, len(files) > 1, bar)
     bar.close()
+    wrote(written, fmt, output_dir)
     report_failures(failures, len(files) + empty_folders)
     return 1 if failures else 0

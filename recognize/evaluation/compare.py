@@ -72,7 +72,8 @@ def format_comparison(result: dict, show: int = 10) -> str:
                      f"[{100 * low:+.2f}, {100 * high:+.2f}] %{'':9} {r['p']:.4f}")
     for name in ("better", "worse"):
         changed = result[name]
-        lines.append(f"{len(changed)} utterances {name} in B" + (":" if changed else ""))
+        shown = f" (the {show} that changed most; --json lists all)" if len(changed) > show else ""
+        lines.append(f"{len(changed)} utterances {name} in B" + (f"{shown}:" if changed else ""))
         for c in changed[:show]:
             lines.append(f"  {c['id']}: {c['a']} -> {c['b']} word errors | ref: {c['reference']} | "
                          f"A: {c['hypothesis_a']} | B: {c['hypothesis_b']}")

@@ -26,6 +26,7 @@ MAX_LEVEL_GAIN_DB = 40.0  # a near-silent recording is not raised to speech leve
 
 # Common containers and codecs that libsndfile (soundfile) cannot read: AAC in MP4, WMA,
 # AMR, and audio inside video files. Their error names the fix.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pdf"}  # given to an audio reader
 NOT_LIBSNDFILE = {".m4a", ".aac", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".wma", ".amr", ".3gp", ".avi"}
 
 
@@ -35,6 +36,8 @@ def unreadable(path: str | Path, error: Exception) -> str:
     if path.suffix.lower() in NOT_LIBSNDFILE:
         reason = (f"libsndfile does not decode {path.suffix.lower()[1:].upper()}; convert it first, "
                   f"e.g. ffmpeg -i {path.name} {path.stem}.wav")
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        reason = "an image: handwriting is read with `recognize read`"
     else:  # libsndfile's messages end with the reason after the last colon
         reason = str(error).split(":")[-1].strip() or type(error).__name__
     return f"{path}: not a readable audio file ({reason})"

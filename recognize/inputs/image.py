@@ -24,6 +24,8 @@ NOT_PILLOW = {
     ".pdf": " (a PDF: render its pages to images first, e.g. pdftoppm -png -r 300, then cut the lines)",
     ".heic": " (HEIC, as phones save photos: convert it to PNG or JPEG first)",
     ".heif": " (HEIF: convert it to PNG or JPEG first)",
+    **{suffix: " (audio: speech is transcribed with `recognize transcribe`)"
+       for suffix in (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".sph", ".aif", ".aiff", ".au", ".m4a")},
 }
 
 

@@ -18,7 +18,11 @@ def model_path(model: str | Path | None, kind=SPEECH) -> Path:
         return default_model(str(kind))
     if str(model) in BUNDLED and not Path(model).exists():
         return bundled(str(model))
-    return Path(model)
+    path = Path(model)
+    if not path.exists() and not path.suffix:  # a name that is not one of ours
+        raise ModelError(f"{model}: no such model file, and no bundled model of that name "
+                         f"(bundled: {', '.join(BUNDLED)}; `recognize models` lists them)")
+    return path
 
 
 def load_model(model: str | Path | None = None, kind=SPEECH, device: str = "cpu", threads: int = 0,

@@ -229,7 +229,7 @@ def train_epoch(run: Run, epoch: int) -> dict:
     unfit_now = {}
     run.train_set.epoch = run.sampler.epoch = epoch
     run.sampler.start = progress["batches_done"]
-    bar = tqdm(run.train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=False, file=sys.stderr,
+    bar = tqdm(run.train_loader, desc=f"epoch {epoch}/{t.epochs}", leave=True, file=sys.stderr,
                disable=None if run.proc.main else True)
     for batch in bar:
         loss, n, unfit = step(run, batch)
@@ -352,7 +352,7 @@ def write_epoch(run: Run, record: dict, improved: bool) -> None:
     with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
     loss_text = "n/a (every batch skipped)" if record["train_loss"] is None else f"{record['train_loss']:.3f}"
-    run.log(f"epoch {record['epoch']}: train loss {loss_text}, dev WER {100 * record['wer']:.2f} % "
+    run.log(f"epoch {record['epoch']}/{t.epochs}: train loss {loss_text}, dev WER {100 * record['wer']:.2f} % "
             f"CER {100 * record['cer']:.2f} %, {record['seconds']:.0f} s{' (best)' if improved else ''}")
     if improved:
         save_checkpoint(out / "best.pt", run.evaluated, run.cfg, run.alphabet)
