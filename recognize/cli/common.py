@@ -28,8 +28,10 @@ def count(minimum: int = 1):
 
 
 def add_model_options(p) -> None:
-    p.add_argument("--model", help="a bundled model's name (see `recognize models`), an exported model (.onnx, runs "
-                                   "on onnxruntime) or a checkpoint (.pt, runs on torch); default: the bundled model")
+    p.add_argument("--model", help="a bundled model's name, an exported model (.onnx, runs on onnxruntime) or a "
+                                   "checkpoint (.pt, runs on torch); default: the bundled model for the input: an4 "
+                                   "(English speech in AN4's domain: spelled letters, numbers, dates) or copiste "
+                                   "(French handwriting); `recognize models` says what each is for")
     p.add_argument("--device", default="cpu", help="checkpoints: cpu, cuda, cuda:N or auto (default: cpu)")
     p.add_argument("--threads", type=count(0), default=0,
                    help="CPU threads (onnxruntime intra-op, or torch; default: the runtime's choice)")

@@ -61,27 +61,8 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         failures.extend((row["id"], str(error)) for row in by_path[path])
 
     header = {"model": fingerprint(recognizer), "manifest": str(Path(manifest).resolve())}
-    hyps = read_journal(journal, header) if journal else {}  # path -> (text, extent)
-    resumed = len(hyps)
-    log = open_journal(journal, header, resumed) if journal else None
-    if progress and resumed:
-        progress(resumed)
-    started = time.perf_counter()
-    new_extent = 0.0
-    try:
-        todo = [path for path in by_path if path not in hyps]
-        for path, hyp, extent in recognizer.transcribe_files(todo, batch_size, on_error, progress, ordered=False):
-            confidence = round(sum(t.prob for t in hyp.tokens) / len(hyp.tokens), 4) if hyp.tokens else None
-            hyps[path] = (hyp.text, extent, confidence)
-            new_extent += extent
-            if log:
-                record = {"path": path, "text": hyp.text, "extent": extent, "confidence": confidence}
-                log.write(json.dumps(record, ensure_ascii=False) + "\n")
-                log.flush()
-    finally:
-        if log:
-            log.close()
-    wall = time.perf_counter() - started
+    hyps, new_extent, resumed, wall = transcribe_paths(recognizer, list(by_path), journal, header, batch_size,
+                                                       on_error, progress)
     if proc.distributed:
         parts = distributed.gather((hyps, failures, wall, new_extent, resumed), proc)
         if not proc.main:
@@ -139,3 +120,29 @@ def score_rows(rows: list[dict], hyps: dict, scoring: Scoring, kind) -> list[dic
             "fields": {k: v for k, v in row.items() if k not in ("id", "audio", "image", "text")}, "path": path,
         })
     return utterances
+
+
+def transcribe_paths(recognizer, paths: list[str], journal, header: dict, batch_size: int, on_error, progress):
+    """``(hyps, new extent, resumed, wall seconds)``: ``{path: (text, extent, confidence)}``
+    for each of ``paths``, those already in ``journal`` (a run of the same ``header``
+    interrupted) taken from it and the rest transcribed and appended to it as they finish."""
+    hyps = read_journal(journal, header) if journal else {}  # path -> (text, extent, confidence)
+    resumed = len(hyps)
+    log = open_journal(journal, header, resumed) if journal else None
+    if progress and resumed:
+        progress(resumed)
+    started, new_extent = time.perf_counter(), 0.0
+    try:
+        todo = [path for path in paths if path not in hyps]
+        for path, hyp, extent in recognizer.transcribe_files(todo, batch_size, on_error, progress, ordered=False):
+            confidence = round(sum(t.prob for t in hyp.tokens) / len(hyp.tokens), 4) if hyp.tokens else None
+            hyps[path] = (hyp.text, extent, confidence)
+            new_extent += extent
+            if log:
+                record = {"path": path, "text": hyp.text, "extent": extent, "confidence": confidence}
+                log.write(json.dumps(record, ensure_ascii=False) + "\n")
+                log.flush()
+    finally:
+        if log:
+            log.close()
+    return hyps, new_extent, resumed, time.perf_counter() - started

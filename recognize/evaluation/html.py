@@ -76,7 +76,7 @@ def confusion_tables(confusions: dict) -> str:
         cells = "".join(
             f"<div><table><tr><th>{name}</th><th>n</th></tr>"
             + "".join(f"<tr><td>{label}</td><td class=n>{n}</td></tr>" for label, n in rows[:12])
-            + (f"<tr><td colspan=2 class=meta>none</td></tr>" if not rows else "") + "</table></div>"
+            + ("<tr><td colspan=2 class=meta>none</td></tr>" if not rows else "") + "</table></div>"
             for name, rows in tables)
         parts.append(f"<h3>{title}</h3><div class=grid>{cells}</div>")
     return "".join(parts)
