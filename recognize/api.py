@@ -47,8 +47,6 @@ def transcribe(inputs, model=None, sample_rate: int | None = None, **options) ->
     (default: the bundled one); ``options`` choose the decoding as :func:`load_model`'s do
     (``decoder="greedy"``, ``lm=``, ``beam_size=``, ``hotwords=``, ...). Raises
     :class:`~recognize.errors.RecognizeError` for an input that cannot be read."""
-    import numpy as np
-
     recognizer = _recognizer(model, SPEECH, options)
     files = [str(x) for x in inputs if isinstance(x, (str, Path))]
     done = {path: hyp for path, hyp, _ in recognizer.transcribe_files(files)}

@@ -107,12 +107,17 @@ def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_
         assert all(line.baseline for line in back.lines)
 
 
-def test_evaluate_scores_a_folder_of_pages_with_their_xml(tmp_path):
-    done = run_cli("evaluate", SAMPLES, "--json", "--decoder", "greedy", "--threads", 1)
+def test_evaluate_scores_a_folder_of_pages_with_their_xml_and_draws_them(tmp_path):
+    done = run_cli("evaluate", SAMPLES, "--json", "--decoder", "greedy", "--threads", 1, "--report", tmp_path / "r")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["pages"] == 1 and summary["n"] == 28 and summary["detection"]["recall"] >= 0.95
     assert summary["cer"] < 0.15  # measured 7.9 %
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "<h2>Pages</h2>" in html and "alt='page wikitexte_0063'" in html.replace('"', "'")
+    assert f"{100 * summary['detection']['recall']:.2f} %" in html
+    worst = json.loads((tmp_path / "r" / "utterances.jsonl").read_text().splitlines()[0])
+    assert worst["id"].startswith("wikitexte_0063/") and len(worst["box"]) == 4
 
 
 def test_layout_line_reads_a_page_as_one_line_and_auto_tells_lines_from_pages(tmp_path):

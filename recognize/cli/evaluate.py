@@ -126,7 +126,7 @@ def evaluate_pages_command(manifest, rows, model, as_json, report, threads, deco
                "model": str(recognizer.path), "decoder": recognizer.decoder_name,
                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": __version__}
     if report:
-        write_report(report, summary, result["utterances"], result["failures"], recognizer)
+        write_report(report, summary, result["utterances"], result["failures"], recognizer, result["pages"])
     if as_json:
         print(json.dumps(summary))
     else:

@@ -116,7 +116,9 @@ def picture(recognizer, u: dict) -> str:
     """What the model saw for one utterance, with what it recognized placed on it."""
     from ..errors import RecognizeError
 
-    if "box" in u or recognizer.is_long(u["path"]):  # a line of a page; never load an hour of audio whole
+    if "box" in u:  # a line of a page: its box cut from the page
+        return page_line(u)
+    if recognizer.is_long(u["path"]):  # never load an hour of audio whole for a picture
         return ""
     try:
         features, _, unit = recognizer.features(u["path"])
@@ -148,6 +150,50 @@ def picture(recognizer, u: dict) -> str:
             f"<div class=chars>{marks}</div></div>")
 
 
+def page_line(u: dict) -> str:
+    """The box of a page's reference line, cut from the page image."""
+    from ..errors import RecognizeError
+    from ..inputs.image import open_image
+
+    try:
+        with open_image(u["path"]) as image:
+            line = image.convert("RGB").crop(tuple(u["box"]))
+    except RecognizeError:
+        return ""
+    line.thumbnail((1000, 200))
+    out = io.BytesIO()
+    line.save(out, format="PNG")
+    return f"<div>{_img(out.getvalue(), 'line ' + u['id'], line.width)}</div>"
+
+
+def page_pictures(pages: list[dict], show: int = 5) -> str:
+    """The worst ``show`` pages with their reference lines (green) and the lines found (red)."""
+    from PIL import ImageDraw
+
+    from ..errors import RecognizeError
+    from ..inputs.image import open_image
+
+    parts = []
+    for page in pages[:show]:
+        try:
+            with open_image(page["image"]) as image:
+                shown = image.convert("RGB")
+        except RecognizeError:
+            continue
+        draw = ImageDraw.Draw(shown)
+        width = max(2, round(shown.width / 500))
+        for polygon, colour in [(p, (0, 150, 0)) for p in page["reference"]] + [(p, (220, 0, 0)) for p in page["found"]]:
+            if len(polygon) >= 3:
+                draw.polygon([tuple(point) for point in polygon], outline=colour, width=width)
+        shown.thumbnail((800, 1100))
+        out = io.BytesIO()
+        shown.save(out, format="PNG")
+        parts.append(f"<div class=utt><span class=id>{escape(page['id'])}</span> <span class=meta>CER "
+                     f"{_pct(page['cer'])}, {len(page['found'])} lines found, {len(page['reference'])} in the "
+                     f"reference</span><div>{_img(out.getvalue(), 'page ' + page['id'], shown.width)}</div></div>")
+    return "".join(parts)
+
+
 def worst_section(utterances: list[dict], recognizer) -> str:
     parts = []
     extent = "duration" if utterances and "duration" in utterances[0] else "width"
@@ -165,7 +211,7 @@ def worst_section(utterances: list[dict], recognizer) -> str:
 
 
 def render_html(summary: dict, utterances: list[dict], confusions: dict, breakdowns: dict, failures=(),
-                recognizer=None) -> str:
+                recognizer=None, pages=()) -> str:
     """The whole page as a string."""
     meta = [("manifest", summary["manifest"]), ("model", summary.get("model", "")),
             ("decoder", summary.get("decoder", "")), ("text normalization", summary["normalization"]),
@@ -184,9 +230,21 @@ The interval is a bootstrap over utterances (1000 resamples).</p>
 {f'<h2>Files that could not be read</h2><ul>{failed}</ul>' if failed else ''}
 <h2>Most frequent confusions</h2>{confusion_tables(confusions)}
 <h2>Breakdowns</h2>{breakdown_sections(breakdowns)}
+{pages_section(summary, pages)}
 <h2>Worst utterances</h2>
 <p class=meta>Words and characters as recognized: <span class="align"><span class=S>substituted</span>
 <span class=D>deleted</span> <span class=I>inserted</span></span> (hover for the reference).</p>
 {worst_section(utterances, recognizer)}
 </body></html>
 """
+
+
+def pages_section(summary: dict, pages) -> str:
+    """Line detection and the worst pages drawn, for a page evaluation; nothing otherwise."""
+    if not pages:
+        return ""
+    d = summary["detection"]
+    return (f"<h2>Pages</h2><p class=meta>{d['found']} lines found, {d['reference']} in the reference, "
+            f"{d['detected']} of them found (box IoU at least 0.5): precision <b data-key=detection.precision>"
+            f"{_pct(d['precision'])}</b>, recall <b data-key=detection.recall>{_pct(d['recall'])}</b>. The worst "
+            f"pages, reference lines in green, lines found in red:</p>{page_pictures(pages)}")

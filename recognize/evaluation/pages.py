@@ -90,7 +90,9 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
     it against the XML's lines. Returns ``{"summary", "utterances", "failures"}`` as
     :func:`~recognize.evaluation.evaluate.evaluate_manifest` does, one utterance per
     reference line (id ``PAGE/LINE``), and the summary's ``detection``: found and
-    reference lines, precision and recall (see :func:`score_page`)."""
+    reference lines, precision and recall (see :func:`score_page`); ``pages``, worst CER
+    first, has each page's ``id``, ``image``, ``cer`` and its ``found`` and ``reference``
+    line polygons, for the report to draw."""
     import time
     from dataclasses import asdict
 
@@ -99,7 +101,7 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
     from ..inputs.manifest import PAGE_XML
     from ..runtime.pages import read_page
 
-    utterances, failures, words, chars = [], [], Counts(), Counts()
+    utterances, failures, words, chars, drawn = [], [], Counts(), Counts(), []
     detection = {"found": 0, "reference": 0, "detected": 0}
     started = time.perf_counter()
     for row in rows:
@@ -115,6 +117,9 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
                 progress(1)
         scored = score_page(found, reference, scoring)
         words, chars = words + scored["words"], chars + scored["chars"]
+        drawn.append({"id": row["id"], "image": row["image"], "cer": scored["chars"].rate,
+                      "found": [line.polygon for line in found.lines],
+                      "reference": [line.polygon for line in reference.lines]})
         for key in detection:
             detection[key] += scored["detection"][key]
         for line in scored["lines"]:
@@ -138,4 +143,5 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
                "pages_per_second": round(pages / wall, 3) if wall > 0 else None,
                "lines_per_second": round(detection["found"] / wall, 2) if wall > 0 else None}
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
-    return {"summary": summary, "utterances": utterances, "failures": failures}
+    drawn.sort(key=lambda page: -page["cer"])
+    return {"summary": summary, "utterances": utterances, "failures": failures, "pages": drawn}

@@ -138,9 +138,11 @@ def trn_lines(utterances: list[dict], text: str) -> str:
     return "".join(lines)
 
 
-def write_report(folder: str | Path, summary: dict, utterances: list[dict], failures=(), recognizer=None) -> None:
+def write_report(folder: str | Path, summary: dict, utterances: list[dict], failures=(), recognizer=None,
+                 pages=()) -> None:
     """Write the report files into ``folder``, each atomically. ``recognizer`` (optional)
-    is used again on the worst few files, for the pictures in report.html."""
+    is used again on the worst few files, for the pictures in report.html; ``pages`` (page
+    evaluations) are drawn there with their found and reference lines."""
     from .html import render_html
 
     folder = Path(folder)
@@ -154,4 +156,5 @@ def write_report(folder: str | Path, summary: dict, utterances: list[dict], fail
     for name, value in extras.items():
         atomic_write_text(folder / f"{name}.json", json.dumps(value, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(folder / "report.html",
-                      render_html(summary, utterances, extras["confusions"], extras["breakdowns"], failures, recognizer))
+                      render_html(summary, utterances, extras["confusions"], extras["breakdowns"], failures, recognizer,
+                                  pages))
