@@ -7,6 +7,7 @@ is accepted; the EXIF orientation is applied; light-on-dark images are inverted.
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -29,12 +30,15 @@ NOT_PILLOW = {
 }
 
 
-def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
+def open_image(path: str | Path, content: bytes | None = None, limit: int = MAX_PIXELS,
+               reduce_to: int = 0) -> Image.Image:
     """Decode an image file (first frame) with its EXIF orientation applied; ``content``:
-    the file's bytes, already read (``path`` then only names it).
+    the file's bytes, already read (``path`` then only names it). With ``reduce_to``, an
+    image of more pixels is shrunk by a whole factor to at most that many, a JPEG already
+    while it is decoded (so a 600 dpi A3 scan never takes its full size in memory).
 
     Raises :class:`ImageError` with one line naming the file: missing, a directory,
-    empty, not an image, truncated or corrupt, no pixels, more than ``MAX_PIXELS``.
+    empty, not an image, truncated or corrupt, no pixels, more than ``limit`` pixels.
     """
     import io
 
@@ -46,24 +50,38 @@ def open_image(path: str | Path, content: bytes | None = None) -> Image.Image:
     if (len(content) if content is not None else path.stat().st_size) == 0:
         raise ImageError(f"{path}: empty file")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # our own limit is checked from the header; Pillow's bomb warning stands for it by default
+        warnings.simplefilter("error" if limit <= MAX_PIXELS else "ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(content) if content is not None else path) as image:
                 width, height = image.size
                 if width * height == 0:
                     raise ImageError(f"{path}: image has no pixels ({width}x{height})")
-                if width * height > MAX_PIXELS:
-                    raise ImageError(f"{path}: {width}x{height} image has too many pixels (limit {MAX_PIXELS:,})")
+                if width * height > limit:
+                    raise ImageError(f"{path}: {width}x{height} image has too many pixels (limit {limit:,})")
+                if reduce_to and width * height > reduce_to:
+                    return ImageOps.exif_transpose(shrunk(image, reduce_to))
                 image.load()
                 return ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"{path}: image has too many pixels (limit {MAX_PIXELS:,})") from None
+            raise ImageError(f"{path}: image has too many pixels (limit {limit:,})") from None
         except UnidentifiedImageError:
             hint = NOT_PILLOW.get(path.suffix.lower(), "")
             raise ImageError(f"{path}: not an image file Pillow can read{hint}") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             reason = " ".join(str(e).split()) or type(e).__name__
             raise ImageError(f"{path}: truncated or unreadable image ({reason})") from None
+
+
+def shrunk(image: Image.Image, pixels: int) -> Image.Image:
+    """``image`` decoded at a whole fraction of its size with at most ``pixels`` pixels: a
+    JPEG by its decoder's own scaling (1/2, 1/4, 1/8), then by averaging blocks."""
+    factor = math.ceil(math.sqrt(image.width * image.height / pixels))
+    if image.format == "JPEG":
+        image.draft(image.mode, (image.width // factor, image.height // factor))
+    image.load()
+    rest = math.ceil(math.sqrt(image.width * image.height / pixels))
+    return image.reduce(rest) if rest > 1 else image
 
 
 def header_size(path: str | Path) -> tuple[int, int]:

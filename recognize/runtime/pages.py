@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..decoding.formats import characters
 from ..errors import ImageError
-from ..inputs.image import normalize_line, open_image, to_gray
+from ..inputs.image import header_size, normalize_line, open_image, to_gray
 from ..layout.finder import find_lines
 from ..layout.page import Page
 from ..layout.page_xml import cut_line
@@ -19,6 +19,8 @@ from ..layout.page_xml import cut_line
 LINE_ASPECT = 2.5  # an image this many times wider than high is a line
 PAGE_HEIGHT = 400  # pixels: a page is at least this high (a letter page at 50 dpi is 550); lines are lower
 MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
+MAX_PAGE_PIXELS = 200_000_000  # a page scan may be this large (an A2 sheet at 600 dpi is 140 million) ...
+READ_PIXELS = 20_000_000  # ... and is read shrunk to at most this (an A3 page at 300 dpi is 17 million)
 LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level before it is read
 
 
@@ -33,10 +35,11 @@ def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
     text, confidence (mean posterior of its characters) and characters (x-ranges in the
     page). Raises :class:`~recognize.errors.ImageError` (one line naming the file) for an
     unreadable image or one too small to hold a line."""
-    image = open_image(path)
-    if min(image.size) < MIN_PAGE_SIDE:
-        raise ImageError(f"{path}: {image.width}x{image.height} pixels is too small for a page of lines "
+    width, height = header_size(path)
+    if min(width, height) < MIN_PAGE_SIDE:
+        raise ImageError(f"{path}: {width}x{height} pixels is too small for a page of lines "
                          f"(use --layout line for a line image)")
+    image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
     gray = to_gray(image)
     page = Page(str(path), image.width, image.height, find_lines(gray))
     paper = Image.fromarray(np.round(gray * 255).astype(np.uint8))
@@ -46,10 +49,10 @@ def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
         if crop is None:
             continue
         crop = straighten(crop, line.baseline)
-        ink, width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, recognizer.cfg.image.height,
-                                    stretch=recognizer.cfg.image.stretch)
+        ink, cut_width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, recognizer.cfg.image.height,
+                                        stretch=recognizer.cfg.image.stretch)
         inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
-        kept.append((line, width / ink.shape[1]))
+        kept.append((line, cut_width / ink.shape[1]))
     page.lines = [line for line, _ in kept]
     for indices, log_probs, out_lens in recognizer.batches(inputs, batch_size):
         units = [recognizer.frame_unit * kept[i][1] for i in indices]
@@ -59,6 +62,19 @@ def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
             line.confidence = round(float(np.mean([t.prob for t in hyp.tokens])), 4) if hyp.tokens else None
             line.characters = [{**c, "x0": round(c["x0"] + x0, 1), "x1": round(c["x1"] + x0, 1)}
                                for c in characters(hyp, recognizer.alphabet)]
+    return scaled(page, width, height)
+
+
+def scaled(page: Page, width: int, height: int) -> Page:
+    """``page``, read from a shrunk image, in the pixels of the ``width`` x ``height`` original."""
+    sx, sy = width / page.width, height / page.height
+    if (sx, sy) == (1, 1):
+        return page
+    for line in page.lines:
+        line.polygon = [(x * sx, y * sy) for x, y in line.polygon]
+        line.baseline = [(x * sx, y * sy) for x, y in line.baseline]
+        line.characters = [{**c, "x0": round(c["x0"] * sx, 1), "x1": round(c["x1"] * sx, 1)} for c in line.characters]
+    page.width, page.height = width, height
     return page
 
 
