@@ -2,6 +2,7 @@
 a page against its reference lines (the matching rule on hand-made cases)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -105,6 +106,11 @@ def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_
         assert [line.text for line in back.lines] == [line["text"] for line in page["lines"]]
         assert all(abs(a - b) <= 1 for line, ref in zip(back.lines, page["lines"]) for a, b in zip(line.box, ref["box"]))
         assert all(line.baseline for line in back.lines)
+        shutil.copy(PAGE, tmp_path / fmt)  # `recognize lines pages` finds the page beside its XML
+        cut = run_cli("lines", "pages", tmp_path / fmt / "wikitexte_0063.xml", "-o", tmp_path / fmt / "lines.jsonl")
+        assert cut.returncode == 0, cut.stderr
+        rows = [json.loads(line) for line in (tmp_path / fmt / "lines.jsonl").read_text().splitlines()]
+        assert [row["text"] for row in rows] == [line["text"] for line in page["lines"] if line["text"]]
 
 
 def test_evaluate_scores_a_folder_of_pages_with_their_xml_and_draws_them(tmp_path):
@@ -142,6 +148,11 @@ def test_a_blank_page_is_no_lines_and_a_note_and_a_tiny_one_a_one_line_error(tmp
     assert done.returncode == 1 and "UGK est un groupe" in done.stdout
     assert f"error: {tiny}: 8x8 pixels is too small for a page of lines" in done.stderr
     assert "Traceback" not in done.stderr
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(PAGE.read_bytes()[:20000])  # a scan cut short
+    done = run_cli("read", broken, PAGE, "--layout", "page", "--decoder", "greedy")
+    assert done.returncode == 1 and "UGK est un groupe" in done.stdout and "Traceback" not in done.stderr
+    assert f"error: {broken}: truncated or unreadable image" in done.stderr
 
 
 def test_the_python_api_reads_a_page_as_the_json_and_a_line_as_a_hypothesis():
