@@ -59,7 +59,7 @@ def transcribe(inputs, model=None, sample_rate: int | None = None, **options) ->
     return results
 
 
-def _features(recognizer, audio, sample_rate) -> "np.ndarray":
+def _features(recognizer, audio, sample_rate):
     """``(T, F)`` log-mel of the bytes of an audio file or an array of samples."""
     import numpy as np
 

@@ -37,7 +37,8 @@ class ImageConfig:
     """Line-image settings (handwriting): every line is scaled to this height."""
 
     height: int = 64
-    stretch: bool = False  # stretch each line's contrast: background to 0, ink to 1 (recognize.image)
+    stretch: bool = False  # stretch each line's contrast: background to 0, ink to 1 (recognize.inputs.image)
+    max_width: int = 10000  # pixels at `height`: a wider line image is refused (a text line is a few thousand)
 
 
 @dataclass

@@ -40,13 +40,14 @@ class Kind:
         output frames spans in that unit: ``cfg.frame_unit`` scaled to the file). Raises :class:`~recognize.errors.RecognizeError` (one line
         naming the file) when the file cannot be used."""
         if self is SPEECH:
-            from .inputs.audio import load_audio, log_mel
+            from .inputs.audio import finite_log_mel, load_audio
 
             wave = load_audio(path, cfg.features.sample_rate)
-            return log_mel(wave, cfg.features), len(wave) / cfg.features.sample_rate, cfg.frame_unit
+            return finite_log_mel(wave, cfg.features, path), len(wave) / cfg.features.sample_rate, cfg.frame_unit
         from .inputs.image import load_line
 
-        pixels, width = load_line(path, cfg.image.height, stretch=cfg.image.stretch)  # (H, W), original width
+        pixels, width = load_line(path, cfg.image.height, stretch=cfg.image.stretch,
+                                  max_width=cfg.image.max_width)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), cfg.frame_unit * width / pixels.shape[1]
 
 

@@ -35,6 +35,13 @@ def test_relative_absolute_and_nemo_paths(tmp_path):
     ('[1, 2]\n', r"m\.jsonl:1: expected a JSON object"),
     ('{"id": 1, "audio_filepath": "long.wav", "offset": 12.5, "duration": 3, "text": "A"}\n',
      r"m\.jsonl:1: 'offset' \(a segment of a longer file\) is not supported"),
+    ('{"id": 1, "audio": "a.wav", "text": null}\n', r"m\.jsonl:1: 'text' must be a string, not null"),
+    ('{"id": 1, "audio": "a.wav", "text": 12345}\n', r"m\.jsonl:1: 'text' must be a string, not 12345"),
+    ('{"id": null, "audio": "a.wav", "text": "A"}\n', r"m\.jsonl:1: 'id' must be a non-empty string or a whole number, not null"),
+    ('{"id": true, "audio": "a.wav", "text": "A"}\n', r"m\.jsonl:1: 'id' must be .* not true"),
+    ('{"id": 1, "audio": "a.wav", "image": "a.png", "text": "A"}\n', r"m\.jsonl:1: both 'audio' and 'image'"),
+    ('{"id": 1, "audio": 7, "text": "A"}\n', r"m\.jsonl:1: 'audio' must be a path string"),
+    ('\n\n', r"m\.jsonl: no rows"),
 ])
 def test_malformed_manifests_name_the_line(tmp_path, raw, message):
     with pytest.raises(ManifestError, match=message):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import FeatureConfig
 from ..errors import AudioError
+from .files import check_regular
 
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
 ACTIVE_MARGIN_DB = 15.9  # ITU-T P.56: speech is active in frames at most this far below the active level
@@ -56,10 +57,8 @@ def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None)
     import soundfile as sf
 
     path = Path(path)
-    if content is None and not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if content is None and path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
+    if content is None:
+        check_regular(path, AudioError)
     try:
         data, rate = sf.read(io.BytesIO(content) if content is not None else str(path), dtype="float32",
                              always_2d=True)
@@ -200,3 +199,16 @@ def log_mel(wave: np.ndarray, cfg: FeatureConfig, warp: float = 1.0) -> np.ndarr
     if cfg.level_db:  # samples scaled by g dB: every band's power by g dB
         mel *= np.float32(10 ** (level_gain_db(frames, cfg.level_db) / 10))
     return np.log(mel + LOG_FLOOR).astype(np.float32)
+
+
+def finite_log_mel(wave: np.ndarray, cfg: FeatureConfig, path: str | Path = "<audio>") -> np.ndarray:
+    """:func:`log_mel`, or :class:`AudioError` naming ``path`` when the features are not
+    finite (float samples of an absurd size overflow the power spectrum): such a file
+    fails alone instead of reaching a batch it shares with good ones."""
+    with np.errstate(over="ignore", invalid="ignore"):  # said below, in one line
+        features = log_mel(wave, cfg)
+    if not np.isfinite(features).all():
+        peak = float(np.abs(wave).max()) if len(wave) else 0.0
+        raise AudioError(f"{path}: its features are not finite (samples up to {peak:.3g}; float audio should lie "
+                         f"within [-1, 1])")
+    return features

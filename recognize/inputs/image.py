@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
+from .files import check_regular
 
 # Images with more pixels are refused from their header, before decoding (a 1-bit PNG
 # declaring 20000 x 20000 pixels is 50 kB on disk and 400 MB decoded). A 600-dpi A4
@@ -43,10 +44,8 @@ def open_image(path: str | Path, content: bytes | None = None, limit: int = MAX_
     import io
 
     path = Path(path)
-    if content is None and not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if content is None and path.is_dir():
-        raise ImageError(f"{path}: is a directory, not an image file")
+    if content is None:
+        check_regular(path, ImageError)
     if (len(content) if content is not None else path.stat().st_size) == 0:
         raise ImageError(f"{path}: empty file")
     with warnings.catch_warnings():
@@ -88,8 +87,7 @@ def header_size(path: str | Path) -> tuple[int, int]:
     """(width, height) of an image from its header, EXIF orientation applied, without
     decoding its pixels. Raises :class:`ImageError` as :func:`open_image` does."""
     path = Path(path)
-    if not path.is_file():
-        return open_image(path).size  # its one-line error
+    check_regular(path, ImageError)
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -148,10 +146,16 @@ def stretch_contrast(ink: np.ndarray) -> np.ndarray:
 
 
 def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
-              stretch: bool = False) -> tuple[np.ndarray, int]:
+              stretch: bool = False, max_width: int = 0) -> tuple[np.ndarray, int]:
     """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
-    to map positions in the normalized line back onto the input image."""
-    return normalize_line(to_gray(open_image(path, content)), height, min_width, stretch)
+    to map positions in the normalized line back onto the input image. ``max_width``: the
+    widest line (at ``height``) accepted; wider is an :class:`ImageError` before any scaling."""
+    image = open_image(path, content)
+    width = round(image.width * height / image.height)
+    if max_width and width > max_width:
+        raise ImageError(f"{path}: {image.width}x{image.height} pixels is {width} wide at the model's height of "
+                         f"{height} (limit {max_width}: image.max_width)")
+    return normalize_line(to_gray(image), height, min_width, stretch)
 
 
 def normalize_line(gray: np.ndarray, height: int, min_width: int = 1, stretch: bool = False) -> tuple[np.ndarray, int]:

@@ -37,13 +37,17 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
         raise ManifestError(f"{where}: expected a JSON object")
     if "audio" not in row and "audio_filepath" in row:
         row["audio"] = row.pop("audio_filepath")
+    if "audio" in row and "image" in row:
+        raise ManifestError(f"{where}: both 'audio' and 'image': a row is one recording or one image")
     media = kind_of_row(row).key
     layout = next((key for key in PAGE_XML if key in row), None)  # a page row: its lines' text is in the XML
     for key in ("id", media) + (("text",) if need_text and not layout else ()):
         if key not in row:
             raise ManifestError(f"{where}: missing key '{key}'" + (" (or 'image')" if key == "audio" else ""))
-    if not isinstance(row[media], str):
-        raise ManifestError(f"{where}: '{media}' must be a path string")
+    if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool) or row["id"] == "":
+        raise ManifestError(f"{where}: 'id' must be a non-empty string or a whole number, not {json.dumps(row['id'])}")
+    if "text" in row and not isinstance(row["text"], str):
+        raise ManifestError(f"{where}: 'text' must be a string, not {json.dumps(row['text'])}")
     if row.get("offset"):  # NeMo's segment of a longer file: reading the whole file would pair it with wrong text
         raise ManifestError(f"{where}: 'offset' (a segment of a longer file) is not supported; cut the segment "
                             "into a file of its own")
@@ -53,7 +57,7 @@ def parse_row(line: str, path: Path, number: int, need_text: bool = True, folder
             raise ManifestError(f"{where}: '{key}' must be a path string")
         row[key] = os.path.normpath(os.path.join(folder or path.parent.resolve(), row[key]))
     if "text" in row:
-        row["text"] = normalize_text(str(row["text"]))
+        row["text"] = normalize_text(row["text"])
     return row
 
 
@@ -80,6 +84,8 @@ def read_manifest(path: str | Path, need_text: bool = True) -> list[dict]:
             raise ManifestError(f"{path}:{number}: duplicate id '{row['id']}'")
         seen.add(row["id"])
         rows.append(row)
+    if not rows:
+        raise ManifestError(f"{path}: no rows (an empty manifest has nothing to score or train on)")
     return rows
 
 

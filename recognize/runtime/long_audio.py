@@ -38,7 +38,10 @@ def duration_of_file(path: str | Path) -> float | None:
     (loading the file then gives the clear error)."""
     import soundfile as sf
 
+    from ..inputs.files import check_regular
+
     try:
+        check_regular(path)  # a FIFO would block here
         return sf.info(str(path)).duration
     except Exception:
         return None

@@ -15,7 +15,7 @@ import numpy as np
 from ..decoding.hypothesis import Hypothesis
 from ..decoding.spec import build_decoder
 from ..errors import RecognizeError
-from ..inputs.audio import log_mel
+from ..inputs.audio import finite_log_mel
 from ..kinds import kind_named
 
 WINDOW = 8  # files read ahead, in batches: the batches are formed by length among them
@@ -96,7 +96,7 @@ class Recognizer:
         pieces, batch, seconds = [], [], 0.0
 
         def flush():
-            hyps = self.decode_features([log_mel(wave, self.cfg.features) for _, wave in batch])
+            hyps = self.decode_features([finite_log_mel(wave, self.cfg.features, path) for _, wave in batch])
             pieces.extend((start, hyp) for (start, _), hyp in zip(batch, hyps))
             batch.clear()
 

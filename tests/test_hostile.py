@@ -1,0 +1,45 @@
+"""Hostile and unlucky input, round two: one input never changes another's result,
+resources stay bounded, and files that are not files are refused at once."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+from conftest import ROOT, SAMPLES, run_cli
+from PIL import Image
+
+WAV = SAMPLES / "cen8-mmtm-b.wav"
+LINE = ROOT / "tests" / "data" / "copiste" / "imp_wikitexte_0022_004.png"
+
+
+def test_a_file_of_absurd_samples_fails_alone_and_leaves_its_batch_as_it_was(tmp_path):
+    wave, rate = sf.read(WAV, dtype="float32")
+    huge = tmp_path / "huge.wav"
+    sf.write(huge, wave * 1e19, rate, subtype="FLOAT")  # finite, but its power spectrum overflows
+    alone = run_cli("transcribe", WAV, "--format", "json", "--decoder", "greedy")
+    together = run_cli("transcribe", huge, WAV, "--format", "json", "--decoder", "greedy", "--batch-size", "2")
+    assert together.returncode == 1 and together.stdout.splitlines()[-1] == alone.stdout.strip()
+    assert f"error: {huge}: its features are not finite (samples up to" in together.stderr
+    assert "Warning" not in together.stderr
+
+
+def test_a_fifo_or_a_device_named_as_input_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    done = run_cli("transcribe", fifo, WAV, "--decoder", "greedy")  # would block forever if opened
+    assert done.returncode == 1 and "AUGUST" in done.stdout
+    assert f"error: {fifo}: not a regular file (a FIFO)" in done.stderr
+    image = run_cli("read", "/dev/zero", LINE, "--decoder", "greedy")
+    assert image.returncode == 1 and "error: /dev/zero: not a regular file (a device)" in image.stderr
+
+
+def test_a_line_image_too_wide_once_scaled_is_one_line_not_gigabytes(tmp_path):
+    strip = tmp_path / "strip.png"
+    Image.new("L", (100000, 10), 255).save(strip)  # 1 kB on disk; 640,000 pixels wide at the model's height
+    done = subprocess.run([sys.executable, "-m", "recognize", "read", strip, LINE, "--decoder", "greedy"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "du Laos" in done.stdout
+    assert f"error: {strip}: 100000x10 pixels is 640000 wide at the model's height of 64 (limit" in done.stderr
