@@ -43,3 +43,34 @@ def test_a_line_image_too_wide_once_scaled_is_one_line_not_gigabytes(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "du Laos" in done.stdout
     assert f"error: {strip}: 100000x10 pixels is 640000 wide at the model's height of 64 (limit" in done.stderr
+
+
+def test_outputs_never_replace_a_device_or_a_link_and_fail_in_one_line(tmp_path):
+    full = run_cli("lm", "build", SAMPLES / "README.md", "-o", "/dev/full")
+    assert full.returncode == 1 and full.stderr.strip() == "error: /dev/full: cannot write (No space left on device)"
+    assert not os.path.isfile("/dev/full")  # still the device
+    real = tmp_path / "real.txt"
+    (tmp_path / "link.txt").symlink_to(real)
+    built = run_cli("lm", "build", SAMPLES / "README.md", "-o", tmp_path / "link.txt")
+    assert built.returncode == 0 and (tmp_path / "link.txt").is_symlink() and "\\data\\" in real.read_text()
+    (tmp_path / "file").write_text("a file")
+    into_file = run_cli("transcribe", WAV, "--output-dir", tmp_path / "file" / "sub")
+    assert into_file.returncode == 1 and "Traceback" not in into_file.stderr
+    assert f"error: {tmp_path / 'file'}: is a file, not a folder to write cen8-mmtm-b.txt in" in into_file.stderr
+
+
+def test_a_full_stdout_is_one_line_and_a_failing_exit():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "recognize", "transcribe", WAV, "--decoder", "greedy"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.strip() == "error: stdout: cannot write (No space left on device)"
+
+
+def test_a_report_folder_in_use_is_refused_in_one_line(tmp_path, sample_manifest):
+    from recognize.atomic import locked_folder
+
+    with locked_folder(tmp_path / "report"):  # as a running evaluation holds it
+        done = run_cli("evaluate", sample_manifest, "--report", tmp_path / "report", "--decoder", "greedy")
+    assert done.returncode == 1 and "another command is writing this folder" in done.stderr
+    done = run_cli("evaluate", sample_manifest, "--report", tmp_path / "report", "--decoder", "greedy")
+    assert done.returncode == 0 and (tmp_path / "report" / "summary.json").exists()

@@ -51,6 +51,7 @@ def main(argv=None) -> int:
         sys.exit(0)
     try:
         code = args.func(args)
+        sys.stdout.flush()  # a full disk under stdout shows here, not at exit
     except RecognizeError as e:
         if args.debug:
             raise
@@ -66,6 +67,12 @@ def main(argv=None) -> int:
         code = 130
     except BrokenPipeError:  # the reader went away (`recognize runs ... | head -1`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # or the exit's flush fails again
+        code = 1
+    except OSError as e:
+        if args.debug or e.filename is not None:  # not stdout's: a bug to see whole
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"error: stdout: cannot write ({e.strerror or type(e).__name__})", file=sys.stderr)
         code = 1
     from ..distributed import end_process, from_env
 

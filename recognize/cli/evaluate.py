@@ -63,7 +63,20 @@ def format_table(summary: dict) -> str:
 def evaluate_command(manifest, model=None, as_json=False, report=None, device="cpu", threads=0, decoder="auto",
                      scoring=None, batch_size: int = 16) -> int:
     """Score ``model`` on ``manifest``: print the table (or JSON) and write the ``report``
-    folder; under torchrun each process reads its share. Returns the exit status."""
+    folder, which no other command may write meanwhile (rank 0 holds its lock under
+    torchrun); under torchrun each process reads its share. Returns the exit status."""
+    import contextlib
+
+    from ..atomic import locked_folder
+    from ..distributed import from_env
+
+    lock = locked_folder(report) if report and from_env().main else contextlib.nullcontext()
+    with lock:
+        return run_evaluation(manifest, model, as_json, report, device, threads, decoder, scoring, batch_size)
+
+
+def run_evaluation(manifest, model, as_json, report, device, threads, decoder, scoring, batch_size) -> int:
+    """:func:`evaluate_command`'s work, with the report folder held."""
     from tqdm import tqdm
 
     from .. import __version__, distributed
