@@ -27,3 +27,8 @@ class ManifestError(RecognizeError):
 
 class ModelError(RecognizeError):
     """A model file is missing, unsafe or not a recognize checkpoint."""
+
+
+class RecognizeWarning(UserWarning):
+    """Something a user should know about an input that is still used (a truncated
+    recording); the command line shows it as one line, ``warning: FILE: ...``."""

@@ -74,3 +74,51 @@ def test_a_report_folder_in_use_is_refused_in_one_line(tmp_path, sample_manifest
     assert done.returncode == 1 and "another command is writing this folder" in done.stderr
     done = run_cli("evaluate", sample_manifest, "--report", tmp_path / "report", "--decoder", "greedy")
     assert done.returncode == 0 and (tmp_path / "report" / "summary.json").exists()
+
+
+def test_truncated_tiny_and_oddly_named_audio(tmp_path):
+    truncated = tmp_path / "cut.wav"
+    truncated.write_bytes(WAV.read_bytes()[:20000])  # the header still promises 2.8 s
+    done = run_cli("transcribe", truncated, "--decoder", "greedy")
+    assert done.returncode == 0 and done.stderr.strip() == (
+        f"warning: {truncated}: truncated: its header promises 2.8 s of audio, the file holds 0.6 s; "
+        "reading what is there")
+    one = tmp_path / "one.wav"
+    sf.write(one, np.zeros(1, np.float32), 16000)
+    done = run_cli("transcribe", one)
+    assert done.returncode == 1 and f"error: {one}: too short to hold speech (1 samples, under 10 ms)" in done.stderr
+    odd = tmp_path / "a\nb.wav"
+    odd.write_bytes(WAV.read_bytes())
+    done = run_cli("transcribe", odd, WAV, "--decoder", "greedy")
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+    assert done.stdout.splitlines()[0].startswith(str(odd).replace("\n", "\\n") + ": ")
+
+
+def test_a_link_loop_and_a_checkpoint_that_is_not_one_name_their_problem(tmp_path):
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    done = run_cli("transcribe", loop, WAV, "--decoder", "greedy")
+    assert done.returncode == 1 and f"error: {loop}: a symbolic link loop" in done.stderr
+    fake = tmp_path / "fake.pt"
+    fake.write_bytes(b"PK\x03\x04 not a zip at all" * 10)
+    done = run_cli("transcribe", WAV, "--model", fake)
+    assert done.returncode == 1 and f"error: {fake}: not a readable checkpoint (" in done.stderr
+    assert "(RuntimeError)" not in done.stderr
+
+
+def test_language_models_that_lie_about_themselves_are_one_line(tmp_path):
+    import gzip
+
+    good = tmp_path / "lm.arpa"
+    assert run_cli("lm", "build", SAMPLES / "README.md", "-o", good, "--order", "2").returncode == 0
+    text = good.read_text()
+    (tmp_path / "count.arpa").write_text(text.replace("ngram 1=", "ngram 1=9", 1))  # more unigrams than it holds
+    lines = text.splitlines()
+    at = lines.index("\\2-grams:") + 1
+    lines[at] = "nan\t" + lines[at].split("\t", 1)[1]
+    (tmp_path / "nan.arpa").write_text("\n".join(lines) + "\n")
+    (tmp_path / "cut.arpa.gz").write_bytes(gzip.compress(text.encode())[:300])
+    for name, message in (("count.arpa", "its header declares 9"), ("nan.arpa", "a 2-gram with a score that is not a number"),
+                          ("cut.arpa.gz", "a truncated gzip archive")):
+        done = run_cli("transcribe", WAV, "--lm", tmp_path / name)
+        assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, (name, done.stderr)

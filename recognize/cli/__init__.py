@@ -35,6 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_warnings_in_one_line() -> None:
+    """The library's :class:`~recognize.errors.RecognizeWarning` as ``warning: ...`` on
+    stderr, every time (each names its file); other warnings as Python shows them."""
+    import warnings
+
+    from ..errors import RecognizeWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RecognizeWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", RecognizeWarning)
+
+
 def version() -> str:
     from .. import __version__
 
@@ -44,6 +63,7 @@ def version() -> str:
 def main(argv=None) -> int:
     from ..errors import RecognizeError
 
+    show_warnings_in_one_line()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # `recognize` alone: what it can do

@@ -116,12 +116,18 @@ def emit(text: str, path: str, fmt: str, several: bool, bar) -> None:
     """One input's output on stdout (above a progress bar): ``FILE: TEXT`` for txt from
     several inputs, a ``==> FILE <==`` header before other formats' blocks (as ``tail``
     heads several files), the output alone for one input or a JSON line."""
+    path = shown_path(path)
     if not several or fmt == "json":
         bar.write(text, end="", file=sys.stdout)
     elif fmt == "txt":
         bar.write(f"{path}: {text}", end="", file=sys.stdout)
     else:
         bar.write(f"==> {path} <==\n{text}\n", end="", file=sys.stdout)
+
+
+def shown_path(path) -> str:
+    """A file name as one line of output: line breaks and tabs in it escaped as ``\\n``."""
+    return str(path).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
 
 
 def wrote(count: int, fmt: str, output_dir) -> None:

@@ -196,13 +196,17 @@ class NGramLM:
             text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
         except OSError as e:
             raise RecognizeError(f"{path}: cannot read language model ({e.strerror})") from None
-        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
+        except EOFError:
+            raise RecognizeError(f"{path}: a truncated gzip archive (it ends before its data does)") from None
+        except gzip.BadGzipFile as e:
+            raise RecognizeError(f"{path}: a damaged gzip archive ({e})") from None
+        except UnicodeDecodeError:
             raise RecognizeError(f"{path}: not an ARPA language model (not UTF-8 text)") from None
         lines = text.splitlines()
         if unit is None and lines and lines[0].startswith("# recognize"):
             unit = "char" if "unit=char" in lines[0] else "word"
         probs, backoffs, order, section = {}, {}, 0, None
-        seen_data = False
+        seen_data, declared, counted = False, {}, {}
         for number, line in enumerate(lines, 1):
             line = line.strip()
             if not line or line.startswith("#"):
@@ -213,7 +217,11 @@ class NGramLM:
             if line == "\\end\\":
                 break
             if line.startswith("ngram ") and section is None:
-                order = max(order, int(line.split()[1].split("=")[0]))
+                try:
+                    n, count = (int(v) for v in line.split()[1].split("="))
+                except ValueError:
+                    raise RecognizeError(f"{path}:{number}: malformed header line {line!r}") from None
+                order, declared[n] = max(order, n), count
                 continue
             if line.startswith("\\") and line.endswith("-grams:"):
                 section = int(line[1:].split("-")[0])
@@ -226,13 +234,22 @@ class NGramLM:
                 gram = tuple(parts[1 : 1 + section])
                 if len(gram) != section:
                     raise ValueError
-                probs[gram] = prob
-                if len(parts) > 1 + section:
-                    backoffs[gram] = float(parts[1 + section])
+                backoff = float(parts[1 + section]) if len(parts) > 1 + section else None
             except (ValueError, IndexError):
                 raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
+            if not math.isfinite(prob) or (backoff is not None and not math.isfinite(backoff)):
+                raise RecognizeError(f"{path}:{number}: a {section}-gram with a score that is not a number")
+            probs[gram] = prob
+            if backoff is not None:
+                backoffs[gram] = backoff
+            counted[section] = counted.get(section, 0) + 1
         if not probs:
             raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
+        wrong = [n for n in sorted(set(declared) | set(counted)) if declared.get(n) != counted.get(n, 0)]
+        if wrong:
+            n = wrong[0]
+            raise RecognizeError(f"{path}: its header declares {declared.get(n, 0)} {n}-grams, its \\{n}-grams: "
+                                 f"section holds {counted.get(n, 0)} (a truncated or edited file?)")
         unit = unit or ("char" if (SPACE,) in probs else "word")
         return cls(order or max(len(g) for g in probs), probs, backoffs, unit)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import FeatureConfig
-from ..errors import AudioError
+from ..errors import AudioError, RecognizeWarning
 from .files import check_regular
 
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
@@ -44,6 +44,37 @@ def unreadable(path: str | Path, error: Exception) -> str:
     return f"{path}: not a readable audio file ({reason})"
 
 
+def wav_data_size(path: Path) -> tuple[int, int] | None:
+    """(bytes the header of a RIFF WAV file promises for its samples, bytes the file holds
+    for them), or None for another format or a header that promises nothing definite."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 8 <= len(head):
+        chunk, size = head[at : at + 4], struct.unpack("<I", head[at + 4 : at + 8])[0]
+        if chunk == b"data":
+            return (size, path.stat().st_size - at - 8) if size not in (0, 0xFFFFFFFF) else None
+        at += 8 + size + (size & 1)
+    return None
+
+
+def warn_if_truncated(path: Path, seconds: float) -> None:
+    """A :class:`RecognizeWarning` when a WAV file holds less than its header promises:
+    what is there is still read (a recording cut short by a crash is worth reading), but
+    the user should know the transcript covers only its first ``seconds``."""
+    import warnings
+
+    sizes = wav_data_size(path)
+    if sizes and sizes[1] < sizes[0]:
+        promised = seconds * sizes[0] / max(sizes[1], 1)
+        warnings.warn(f"{path}: truncated: its header promises {promised:.1f} s of audio, the file holds "
+                      f"{seconds:.1f} s; reading what is there", RecognizeWarning, stacklevel=2)
+
+
 def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None) -> np.ndarray:
     """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
 
@@ -66,6 +97,10 @@ def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None)
         raise AudioError(unreadable(path, e)) from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples")
+    if data.shape[0] < rate / 100:
+        raise AudioError(f"{path}: too short to hold speech ({data.shape[0]} samples, under 10 ms)")
+    if content is None:
+        warn_if_truncated(path, data.shape[0] / rate)
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: contains NaN or infinite samples")
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]

@@ -59,7 +59,8 @@ def read_checkpoint(path: str | Path) -> dict:
     except Exception as e:
         if "GLOBAL" in str(e) or "Unsupported global" in str(e):  # it names a function or class to call
             raise ModelError(f"{path}: refused: the file holds Python objects that would run code on load") from None
-        raise ModelError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+        reason = " ".join(str(e).split())[:160] or type(e).__name__  # torch's own words, on one line
+        raise ModelError(f"{path}: not a readable checkpoint ({reason})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ModelError(f"{path}: not a recognize checkpoint")
     if state.get("version", 0) > VERSION:
