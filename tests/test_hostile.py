@@ -122,3 +122,12 @@ def test_language_models_that_lie_about_themselves_are_one_line(tmp_path):
                           ("cut.arpa.gz", "a truncated gzip archive")):
         done = run_cli("transcribe", WAV, "--lm", tmp_path / name)
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, (name, done.stderr)
+
+
+def test_an_output_folder_where_nothing_may_be_written_is_one_line(sample_manifest):
+    """/sys refuses new files even to root (as a read-only disk does)."""
+    done = run_cli("transcribe", WAV, "--output-dir", "/sys/recognize-out", "--decoder", "greedy")
+    assert done.returncode == 1 and done.stderr.startswith("error: /sys/recognize-out: cannot write (")
+    report = run_cli("evaluate", sample_manifest, "--report", "/sys/recognize-report", "--decoder", "greedy")
+    assert report.returncode == 1 and "error: /sys/recognize-report: cannot write (" in report.stderr
+    assert "Traceback" not in done.stderr + report.stderr
