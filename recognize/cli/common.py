@@ -134,3 +134,35 @@ def wrote(count: int, fmt: str, output_dir) -> None:
     """The closing line of a run that wrote its outputs to files."""
     if output_dir and count:
         print(f"wrote {count} {fmt} file{'s' if count != 1 else ''} to {output_dir}", file=sys.stderr)
+
+
+def input_files(paths, kind, output_dir, skip_existing: bool, suffix: str) -> tuple[list[str], list, int]:
+    """``(files, failures, empty folders)`` of a batch command: folders expanded (an empty
+    one reported at once), names that would overwrite each other refused, and with
+    ``skip_existing`` the files whose ``output_dir/STEM.SUFFIX`` exists left out."""
+    from ..errors import RecognizeError
+
+    files, failures = expand_folders(paths, kind)
+    for path, why in failures:
+        print(f"error: {path}: {why}", file=sys.stderr)
+    check_output_names(files, output_dir)
+    if skip_existing:
+        if not output_dir:
+            raise RecognizeError("--skip-existing needs --output-dir")
+        todo = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{suffix}").exists()]
+        if len(todo) < len(files):
+            print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
+        files = todo
+    return files, failures, len(failures)
+
+
+def model_for(model, kind, device, threads, decoder):
+    """The recognizer a command of ``kind`` runs; a one-line error for a model of the other kind."""
+    from ..errors import RecognizeError
+    from ..runtime.loading import load_model
+
+    recognizer = load_model(model, kind, device=device, threads=threads, decoder=decoder)
+    if recognizer.kind != kind:
+        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; "
+                             f"use `recognize {recognizer.kind.command}`")
+    return recognizer

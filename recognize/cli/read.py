@@ -5,8 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (add_decoder_options, check_output_names, decoder_from, emit, expand_folders,
-                     report_failures, wrote)
+from .common import (
+    add_decoder_options,
+    decoder_from,
+    emit,
+    input_files,
+    model_for,
+    report_failures,
+    wrote,
+)
 
 FORMATS = ("txt", "json", "alto", "page")
 SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml"}
@@ -42,22 +49,10 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
     every file was read, 1 otherwise."""
     from tqdm import tqdm
 
-    from ..errors import RecognizeError
     from ..kinds import HANDWRITING
-    from ..runtime.loading import load_model
 
-    files, failures = expand_folders(files, HANDWRITING)
-    for path, why in failures:
-        print(f"error: {path}: {why}", file=sys.stderr)
-    empty_folders = len(failures)
-    check_output_names(files, output_dir)
-    if skip_existing:
-        if not output_dir:
-            raise RecognizeError("--skip-existing needs --output-dir")
-        files = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{SUFFIXES[fmt]}").exists()]
-    recognizer = load_model(model, HANDWRITING, device=device, threads=threads, decoder=decoder)
-    if recognizer.kind != HANDWRITING:
-        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; use `recognize {recognizer.kind.command}`")
+    files, failures, empty_folders = input_files(files, HANDWRITING, output_dir, skip_existing, SUFFIXES[fmt])
+    recognizer = model_for(model, HANDWRITING, device, threads, decoder)
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
 
     def on_error(path, error):

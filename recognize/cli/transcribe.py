@@ -8,8 +8,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (FORMATS, add_decoder_options, check_output_names, decoder_from, emit, expand_folders,
-                     report_failures, wrote)
+from .common import (
+    FORMATS,
+    add_decoder_options,
+    decoder_from,
+    emit,
+    input_files,
+    model_for,
+    report_failures,
+    wrote,
+)
 
 
 def add_transcribe(sub) -> None:
@@ -46,27 +54,11 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
 
     from ..atomic import atomic_write_text
     from ..decoding.formats import render
-    from ..errors import RecognizeError
     from ..kinds import SPEECH
-    from ..runtime.loading import load_model
 
     kind = kind or SPEECH
-    files, failures = expand_folders(files, kind)
-    for path, why in failures:
-        print(f"error: {path}: {why}", file=sys.stderr)
-    empty_folders = len(failures)
-    check_output_names(files, output_dir)
-    if skip_existing:
-        if not output_dir:
-            raise RecognizeError("--skip-existing needs --output-dir")
-        todo = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{fmt}").exists()]
-        if len(todo) < len(files):
-            print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
-        files = todo
-    recognizer = load_model(model, kind, device=device, threads=threads, decoder=decoder)
-    if recognizer.kind != kind:
-        raise RecognizeError(f"{recognizer.path}: a {recognizer.kind} model; "
-                             f"use `recognize {recognizer.kind.command}`")
+    files, failures, empty_folders = input_files(files, kind, output_dir, skip_existing, fmt)
+    recognizer = model_for(model, kind, device, threads, decoder)
     alphabet = recognizer.alphabet if kind.unit == "pixels" else None  # json lists line images' characters
 
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
