@@ -28,8 +28,8 @@ import torch
 
 from recognize.inputs.manifest import read_manifest
 from recognize.models import bundled_models
-from recognize.runtime.onnx_export import export_onnx
 from recognize.runtime.loading import load_model
+from recognize.runtime.onnx_export import export_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 

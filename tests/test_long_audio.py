@@ -10,8 +10,8 @@ import soundfile as sf
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES
 
 from recognize.evaluation.metrics import count_errors
-from recognize.runtime.long_audio import LONG_SECONDS, SEGMENT_SECONDS, stream_segments
 from recognize.runtime.loading import load_model
+from recognize.runtime.long_audio import LONG_SECONDS, SEGMENT_SECONDS, stream_segments
 
 MODEL = ROOT / "recognize" / "models" / "an4" / "model.onnx"
 def concatenate(waves, path, repeats: int, gap: float = 0.0, rate: int = 16000):

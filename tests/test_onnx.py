@@ -11,8 +11,8 @@ import pytest
 from conftest import LINES, ROOT, SAMPLES, run_cli
 
 from recognize.errors import ModelError
-from recognize.runtime.onnx_export import export_onnx
 from recognize.runtime.loading import load_model
+from recognize.runtime.onnx_export import export_onnx
 
 BUNDLED_AN4 = ROOT / "recognize" / "models" / "an4"
 

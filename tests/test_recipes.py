@@ -137,9 +137,8 @@ def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling
     import gzip
     import string
 
-    from recognize.decoding.lm import load_lm
-
     from recognize.cli.data import read_words
+    from recognize.decoding.lm import load_lm
 
     train = an4_dev.parent / "train.jsonl"
     spelling = ("--repeat", "10", "--spell", WORDS)  # as stage 6 builds it

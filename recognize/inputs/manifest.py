@@ -20,7 +20,6 @@ from ..errors import ManifestError
 from ..kinds import kind_named, kind_of_row
 from .text import normalize_text
 
-
 PAGE_XML = ("alto", "page")  # the keys of a page row's reference: {"id", "image": PAGE, "alto" | "page": XML}
 
 
