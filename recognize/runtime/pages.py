@@ -42,27 +42,36 @@ def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
     image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
     gray = to_gray(image)
     page = Page(str(path), image.width, image.height, find_lines(gray))
-    paper = Image.fromarray(np.round(gray * 255).astype(np.uint8))
-    inputs, kept = [], []
-    for line in page.lines:
-        crop = cut_line(paper, line.polygon)
-        if crop is None:
-            continue
-        crop = straighten(crop, line.baseline)
-        ink, cut_width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, recognizer.cfg.image.height,
-                                        stretch=recognizer.cfg.image.stretch)
-        inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
-        kept.append((line, cut_width / ink.shape[1]))
-    page.lines = [line for line, _ in kept]
+    inputs, scales = line_inputs(page, gray, recognizer.cfg.image)
     for indices, log_probs, out_lens in recognizer.batches(inputs, batch_size):
-        units = [recognizer.frame_unit * kept[i][1] for i in indices]
+        units = [recognizer.frame_unit * scales[i] for i in indices]
         for i, hyp in zip(indices, recognizer.decode(log_probs, out_lens, recognizer.alphabet, units)):
-            line, x0 = kept[i][0], max(0, line_left(kept[i][0]))
+            line, x0 = page.lines[i], max(0, page.lines[i].box[0])
             line.text = hyp.text
             line.confidence = round(float(np.mean([t.prob for t in hyp.tokens])), 4) if hyp.tokens else None
             line.characters = [{**c, "x0": round(c["x0"] + x0, 1), "x1": round(c["x1"] + x0, 1)}
                                for c in characters(hyp, recognizer.alphabet)]
     return scaled(page, width, height)
+
+
+def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarray], list[float]]:
+    """Each line of ``page`` cut from the ``(H, W)`` gray page along its polygon, levelled and
+    height-normalized as the model's line images are: ``(W_i, height)`` inputs, and the
+    page pixels each input column spans. Lines with no pixels inside the page are dropped."""
+    paper = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    inputs, scales, kept = [], [], []
+    for line in page.lines:
+        crop = cut_line(paper, line.polygon)
+        if crop is None:
+            continue
+        crop = straighten(crop, line.baseline)
+        ink, width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, image_cfg.height,
+                                    stretch=image_cfg.stretch)
+        inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
+        scales.append(width / ink.shape[1])
+        kept.append(line)
+    page.lines = kept
+    return inputs, scales
 
 
 def scaled(page: Page, width: int, height: int) -> Page:
@@ -90,8 +99,3 @@ def straighten(crop: Image.Image, baseline) -> Image.Image:
     turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
     box = Image.eval(turned, lambda v: 255 - v).getbbox()  # the box of anything not white
     return turned.crop(box) if box else crop
-
-
-def line_left(line) -> int:
-    """The page x where a line's cut begins (its box's left edge)."""
-    return line.box[0]
