@@ -143,6 +143,39 @@ def input_files(kind: str, manifest: str | None, lines: int) -> list[str]:
     return sorted(str(p) for p in folder.glob(pattern))
 
 
+STARTS = [  # what a user types: a command, timed whole (interpreter, imports, model, LM, output)
+    ["transcribe", "samples/cen8-mmtm-b.wav", "--threads", "1"],
+    ["read", "tests/data/copiste/imp_wikitexte_0022_004.png", "--threads", "1"],
+    ["read", "samples/wikitexte_0063.jpg", "--threads", "1"],
+    ["models"],
+]
+PEAK = """
+import re, sys
+from recognize.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024, file=sys.stderr)
+"""
+
+
+def command_starts(repeats: int) -> None:
+    """Wall time (median of ``repeats``) and peak memory of each command in ``STARTS``,
+    each in a fresh process, as a user meets them."""
+    import subprocess
+
+    print("\n| command | wall (median) | peak memory |\n|---|---|---|")
+    for command in STARTS:
+        walls, peak = [], 0
+        for _ in range(repeats):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=ROOT, capture_output=True, text=True)
+            walls.append(time.perf_counter() - started)
+            peak = max(peak, int(done.stderr.strip().splitlines()[-1]))
+        print(f"| recognize {' '.join(command)} | {statistics.median(walls):.2f} s | {peak} MB |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speech", default="data/an4/dev.jsonl", help="manifest of audio (default: AN4 dev)")
@@ -152,7 +185,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--starts-only", action="store_true", help="only the commands' start-up time and memory")
     args = parser.parse_args()
+    if args.starts_only:
+        command_starts(args.repeats)
+        return
 
     import os
 
@@ -197,6 +234,7 @@ def main() -> None:
         for threads in args.threads:
             ratio = results["onnxruntime int8", threads, 1] / results["torch eager fp32", threads, 1]
             print(f"onnxruntime int8 / torch eager fp32 at batch 1, {threads} thread(s): {ratio:.2f}x")
+    command_starts(args.repeats)
 
 
 if __name__ == "__main__":
