@@ -49,10 +49,7 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
         return []
     spacing = line_spacing(ink.sum(1).astype(np.float64))
     components = Components(labels, count, spacing)
-    lines = []
-    for x0, x1 in columns(components.text_mask(), spacing):
-        for members in group_into_lines(components, x0, x1):
-            lines.append(members)
+    lines = [m for x0, x1 in columns(components.text_mask(), spacing) for m in group_into_lines(components, x0, x1)]
     typical = components.typical_height()
     lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
              and components.area_of(m) >= 0.5 * typical**2]
