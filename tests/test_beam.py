@@ -251,3 +251,15 @@ def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa",
                    "--decoder", "greedy")
     assert done.returncode == 1 and "--lm needs --decoder beam" in done.stderr
+
+
+def test_remembered_lm_scores_are_the_scores_and_stay_bounded(monkeypatch):
+    from recognize.decoding import lm as lm_module
+    from recognize.decoding.lm import NGramLM
+
+    lm = NGramLM.build(["A B C", "B C A", "C A B A"], 3)
+    monkeypatch.setattr(lm_module, "KNOWN_SCORES", 5)
+    queries = [((), "A"), (("<s>",), "B"), (("A", "B"), "C"), (("C", "A"), "Z"), (("B",), "</s>")] * 3
+    for context, word in queries + [((w,), "A") for w in "ABCDEFGH"]:
+        assert lm.score(context, word) == lm._score(context, word)
+        assert len(lm.known) <= 6

@@ -147,7 +147,7 @@ class BeamSearch:
         return _Prefix(p.labels + (label,), score, context, partial, words, p.tokens + ((label, t, t, prob),))
 
     def _total(self, p: _Prefix) -> float:
-        return _add(p.p_b, p.p_nb) + p.text_score + self._hint(p.partial)
+        return _add(p.p_b, p.p_nb) + p.text_score + (self._hint(p.partial) if self.options.first_words else 0.0)
 
     def _finish(self, p: _Prefix) -> float | None:
         """The text score of a prefix as a whole sentence; None if the lexicon forbids its last word."""

@@ -29,6 +29,7 @@ from ..atomic import atomic_write_text
 from ..errors import RecognizeError
 
 BOS, EOS, UNK, SPACE = "<s>", "</s>", "<unk>", "<sp>"
+KNOWN_SCORES = 500_000  # remembered LM scores, at most (about 60 MB); then forgotten all at once
 NO_PROB = -99.0  # log10 probability ARPA gives <s>, which is never predicted
 KENLM_MAGIC = b"mmap lm "  # how KenLM's binary files begin
 
@@ -46,10 +47,20 @@ class NGramLM:
     def __init__(self, order: int, probs: dict[tuple, float], backoffs: dict[tuple, float], unit: str = "word"):
         self.order, self.probs, self.backoffs, self.unit = order, probs, backoffs, unit
         self.vocab = {g[0] for g in probs if len(g) == 1}
+        self.known: dict[tuple, float] = {}  # (context, word) -> score: the beam asks the same again and again
 
     def score(self, context: tuple, word: str) -> float:
         """log10 p(word | context), backing off as ARPA prescribes; ``context`` holds at
         most ``order - 1`` units, oldest first."""
+        key = (context, word)
+        found = self.known.get(key)
+        if found is None:
+            if len(self.known) > KNOWN_SCORES:
+                self.known.clear()
+            found = self.known[key] = self._score(context, word)
+        return found
+
+    def _score(self, context: tuple, word: str) -> float:
         if word not in self.vocab:
             word = UNK
         context = context[-(self.order - 1) :] if self.order > 1 else ()
