@@ -131,3 +131,15 @@ def test_an_output_folder_where_nothing_may_be_written_is_one_line(sample_manife
     report = run_cli("evaluate", sample_manifest, "--report", "/sys/recognize-report", "--decoder", "greedy")
     assert report.returncode == 1 and "error: /sys/recognize-report: cannot write (" in report.stderr
     assert "Traceback" not in done.stderr + report.stderr
+
+
+def test_audio_below_the_models_rate_is_transcribed_with_a_warning_once(tmp_path):
+    import soxr
+
+    wave, rate = sf.read(WAV, dtype="float32")
+    eight = tmp_path / "phone.wav"
+    sf.write(eight, soxr.resample(wave, rate, 8000), 8000)
+    done = run_cli("transcribe", eight, WAV, "--decoder", "greedy")
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+    assert done.stderr.strip() == (f"warning: {eight}: recorded at 8000 Hz, below the model's 16000 Hz: it lacks the "
+                                   "sounds above 4000 Hz that the model was trained with; transcribing it anyway")

@@ -75,6 +75,17 @@ def warn_if_truncated(path: Path, seconds: float) -> None:
                       f"{seconds:.1f} s; reading what is there", RecognizeWarning, stacklevel=2)
 
 
+def warn_low_rate(path: Path, rate: int, sample_rate: int) -> None:
+    """A :class:`RecognizeWarning` for audio recorded below the model's rate: resampling
+    cannot bring back the band it never held (a phone call at 8 kHz into a 16 kHz model),
+    so the transcript may be poorer than the model's card says."""
+    import warnings
+
+    warnings.warn(f"{path}: recorded at {rate} Hz, below the model's {sample_rate} Hz: it lacks the sounds "
+                  f"above {rate // 2} Hz that the model was trained with; transcribing it anyway",
+                  RecognizeWarning, stacklevel=3)
+
+
 def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None) -> np.ndarray:
     """Read any file soundfile can decode; return mono float32 samples at ``sample_rate``.
 
@@ -104,6 +115,8 @@ def load_audio(path: str | Path, sample_rate: int, content: bytes | None = None)
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: contains NaN or infinite samples")
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if rate < sample_rate and content is None:
+        warn_low_rate(path, rate, sample_rate)
     return resample(wave, rate, sample_rate)
 
 
