@@ -157,3 +157,16 @@ def test_the_shipped_word_lm_is_stage_6s_and_the_spelled_words_teach_it_spelling
     spelling, transcripts = (next_letter_accuracy(load_lm(tmp_path / lm))
                              for lm in ("spelling.arpa.gz", "transcripts.arpa.gz"))
     assert spelling > 0.35 and transcripts < 0.25, (spelling, transcripts)
+
+
+def test_the_shipped_character_lm_is_stage_6s(copiste_val, tmp_path):
+    """recipes/copiste stage 6 rebuilds `recognize/models/copiste/lm.arpa.gz` byte for byte:
+    the training text three times and the 20,000 most frequent French words."""
+    import gzip
+
+    lm = tmp_path / "lm.arpa.gz"
+    done = run_cli("lm", "build", copiste_val.parent / "train.jsonl", ROOT / "recipes" / "copiste" / "french_words.txt",
+                   "--repeat", 3, "-o", lm, "--order", 6, "--unit", "char")
+    assert done.returncode == 0, done.stderr
+    shipped = ROOT / "recognize" / "models" / "copiste" / "lm.arpa.gz"
+    assert gzip.open(lm).read() == gzip.open(shipped).read()

@@ -90,7 +90,8 @@ def add_lm(sub) -> None:
     p.add_argument("--order", type=count(), default=3, help="n (default: 3)")
     p.add_argument("--unit", choices=("word", "char"), default="word", help="default: word")
     p.add_argument("--repeat", type=count(), default=1, metavar="N",
-                   help="count the sources' sentences N times (default: 1), so that --spell does not outweigh them")
+                   help="count the manifests' sentences N times (default: 1), so that word lists given as text "
+                        "files or --spell do not outweigh them")
     p.add_argument("--spell", metavar="WORDS.txt",
                    help="also learn each word of this list (first field per line; # starts a comment) spelled "
                         "letter by letter, as speech corpora transcribe spelled names: \"mason\" -> \"M A S O N\"")
@@ -106,13 +107,13 @@ def run_lm(args) -> int:
     texts = []
     for source in args.sources:
         if str(source).endswith(".jsonl"):
-            texts += [row["text"] for row in read_manifest(source)]
+            texts += [row["text"] for row in read_manifest(source) if row["text"]] * args.repeat
             continue
         try:
             texts += [normalize_text(line) for line in Path(source).read_text(encoding="utf-8").splitlines()]
         except (OSError, UnicodeDecodeError) as e:
             raise RecognizeError(f"{source}: cannot read ({getattr(e, 'strerror', None) or 'not UTF-8'})") from None
-    texts = [t for t in texts if t] * args.repeat
+    texts = [t for t in texts if t]
     if args.spell:
         texts += [" ".join(word.upper()) for word in read_words(args.spell)]
     lm = NGramLM.build(texts, args.order, args.unit)
