@@ -77,14 +77,14 @@ def test_a_page_at_another_resolution_gives_the_same_lines_scaled():
 
 @needs(VAL_PAGES)
 def test_the_line_finder_finds_the_validation_pages_lines():
-    """The 35 validation pages at 300 dpi (measured: precision 96.7 %, recall 95.8 %)."""
+    """The 35 validation pages at 300 dpi (measured: precision 97.5 %, recall 97.2 %)."""
     found = reference = matched = 0
     for image in sorted(VAL_PAGES.glob("*.jpg")):
         lines = find_lines(to_gray(open_image(image)))
         ref = read_page_xml(image.with_suffix(".xml"), Image.open(image).size)[0].lines
         d = score_page(Page("f", 1, 1, lines), Page("r", 1, 1, ref))["detection"]
         found, reference, matched = found + d["found"], reference + d["reference"], matched + d["detected"]
-    assert matched / found >= 0.95 and matched / reference >= 0.95, (matched, found, reference)
+    assert matched / found >= 0.96 and matched / reference >= 0.96, (matched, found, reference)
 
 
 def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_path):

@@ -10,7 +10,9 @@ rows' ink profile's autocorrelation. The ink's connected components then make li
    a sixth of the spacing) has a peak per line; peaks of neighbouring strips at the same
    height (within half a spacing, following the slope so far) are linked into a line's
    centre, so that slanted and wavy lines are followed;
-2. each component goes to the line whose centre is nearest its median ink pixel;
+2. each component goes to the line whose centre is nearest its median ink pixel, among
+   the lines that reach it (within a strip of their ends), so that a short line does not
+   claim its neighbours' strokes past its end;
 3. a line is the envelope of its components (top and bottom edge per few pixels, no
    notch narrower than a few pixels), padded; its baseline is a straight fit to where
    its ink thins out under its core, strip by strip.
@@ -212,14 +214,18 @@ def group_into_lines(components: Components, x0: int, x1: int) -> list[list[int]
     """The writing components of the column ``[x0, x1)`` grouped by line, top to bottom."""
     text = components.text_mask()[:, x0:x1]
     centres = line_centres(text, components.spacing)
+    reach = text.shape[1] / STRIPS  # a strip's width past a centre's ends
     members: list[list[int]] = [[] for _ in centres]
     for k in np.flatnonzero(components.writing):
         if not x0 <= components.boxes[k][1].start < x1:
             continue
         cx, cy = components.centre(k)
-        ys = np.array([np.interp(cx - x0, c[:, 0], c[:, 1]) for c in centres])
-        j = int(np.argmin(np.abs(ys - cy))) if len(ys) else -1
-        if j >= 0 and abs(ys[j] - cy) < 0.75 * components.spacing:
+        distance = np.array([abs(np.interp(cx - x0, c[:, 0], c[:, 1]) - cy) for c in centres])
+        beyond = np.array([max(c[0, 0] - (cx - x0), (cx - x0) - c[-1, 0]) > reach for c in centres])
+        if len(centres) and not beyond.all():  # a line claims only what lies along it, where it can
+            distance[beyond] = np.inf
+        j = int(np.argmin(distance)) if len(centres) else -1
+        if j >= 0 and distance[j] < 0.75 * components.spacing:
             members[j].append(int(k))
     lines = [without_strays(components, m) for m in members if m]
     return sorted(lines, key=lambda m: min(components.boxes[k][0].start for k in m))
