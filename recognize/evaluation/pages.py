@@ -76,13 +76,13 @@ def reference_page(xml, size: tuple[int, int]) -> Page:
     from ..errors import RecognizeError
     from ..layout.page_xml import read_page_xml
 
-    declared = read_page_xml(xml)[0]
-    if declared.width and declared.height:
-        ratio = (declared.width / declared.height) / (size[0] / size[1])
+    page = read_page_xml(xml)[0]
+    if page.width and page.height:
+        ratio = (page.width / page.height) / (size[0] / size[1])
         if abs(ratio - 1) > 0.02:
-            raise RecognizeError(f"{xml}: its page is {declared.width}x{declared.height}, the image "
+            raise RecognizeError(f"{xml}: its page is {page.width}x{page.height}, the image "
                                  f"{size[0]}x{size[1]}: not the same shape (another page, or a cropped scan?)")
-    return read_page_xml(xml, size)[0]
+    return page.scaled_to(*size)
 
 
 def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, batch_size: int = 16) -> dict:

@@ -43,6 +43,19 @@ class Page:
         """The lines' texts, one per line, in reading order."""
         return "\n".join(line.text for line in self.lines)
 
+    def scaled_to(self, width: int, height: int) -> "Page":
+        """The page in the pixels of a ``width`` x ``height`` image of it (its lines'
+        polygons, baselines and characters scaled); a page of no known size just takes it."""
+        if self.width and self.height and (width, height) != (self.width, self.height):
+            sx, sy = width / self.width, height / self.height
+            for line in self.lines:
+                line.polygon = [(x * sx, y * sy) for x, y in line.polygon]
+                line.baseline = [(x * sx, y * sy) for x, y in line.baseline]
+                line.characters = [{**c, "x0": round(c["x0"] * sx, 1), "x1": round(c["x1"] * sx, 1)}
+                                   for c in line.characters]
+        self.width, self.height = width, height
+        return self
+
     def to_dict(self) -> dict:
         """The JSON of ``recognize read --format json`` for a page."""
         return {"file": self.file, "text": self.text, "width": self.width, "height": self.height,

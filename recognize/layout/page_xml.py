@@ -99,13 +99,11 @@ def read_page_xml(xml_path: str | Path, image_size: tuple[int, int] | None = Non
         raise RecognizeError(f"{xml_path}: not well-formed XML ({e})") from None
     except ValueError as e:
         raise RecognizeError(f"{xml_path}: bad coordinates ({e})") from None
-    width, height = image_size or ((round(declared[0]), round(declared[1])) if len(declared) == 2 else (0, 0))
-    sx, sy = (width / declared[0], height / declared[1]) if image_size and len(declared) == 2 else (1.0, 1.0)
     for line in lines:
-        line.polygon = [(x * sx, y * sy) for x, y in line.polygon]
-        line.baseline = [(x * sx, y * sy) for x, y in line.baseline]
         line.text = normalize_text(line.text)
-    return Page(str(name or ""), width, height, lines), name
+    width, height = (round(declared[0]), round(declared[1])) if len(declared) == 2 else (0, 0)
+    page = Page(str(name or ""), width, height, lines)
+    return (page.scaled_to(*image_size) if image_size else page), name
 
 
 def cut_line(page: Image.Image, polygon) -> Image.Image | None:
@@ -134,14 +132,14 @@ def lines_from_page(xml_path: str | Path, image_path: str | Path | None = None) 
     when the XML declares a page size other than the image's.
     """
     xml_path = Path(xml_path)
+    reference, name = read_page_xml(xml_path)
     if image_path is None:
-        name = read_page_xml(xml_path)[1]
         if not name:
             raise RecognizeError(f"{xml_path}: names no page image; pass its path")
         image_path = xml_path.parent / name
     page = Image.fromarray(np.round(to_gray(open_image(image_path)) * 255).astype(np.uint8))
     crops = []
-    for line in read_page_xml(xml_path, page.size)[0].lines:
+    for line in reference.scaled_to(*page.size).lines:
         image = cut_line(page, line.polygon)
         if image is not None:
             crops.append({"id": line.id, "image": image, "text": line.text})

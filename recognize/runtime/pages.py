@@ -51,7 +51,7 @@ def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
             line.confidence = round(float(np.mean([t.prob for t in hyp.tokens])), 4) if hyp.tokens else None
             line.characters = [{**c, "x0": round(c["x0"] + x0, 1), "x1": round(c["x1"] + x0, 1)}
                                for c in characters(hyp, recognizer.alphabet)]
-    return scaled(page, width, height)
+    return page.scaled_to(width, height)  # the shrunk image's pixels back to the scan's
 
 
 def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarray], list[float]]:
@@ -72,19 +72,6 @@ def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarra
         kept.append(line)
     page.lines = kept
     return inputs, scales
-
-
-def scaled(page: Page, width: int, height: int) -> Page:
-    """``page``, read from a shrunk image, in the pixels of the ``width`` x ``height`` original."""
-    sx, sy = width / page.width, height / page.height
-    if (sx, sy) == (1, 1):
-        return page
-    for line in page.lines:
-        line.polygon = [(x * sx, y * sy) for x, y in line.polygon]
-        line.baseline = [(x * sx, y * sy) for x, y in line.baseline]
-        line.characters = [{**c, "x0": round(c["x0"] * sx, 1), "x1": round(c["x1"] * sx, 1)} for c in line.characters]
-    page.width, page.height = width, height
-    return page
 
 
 def straighten(crop: Image.Image, baseline) -> Image.Image:
