@@ -72,24 +72,8 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         wall, new_extent, resumed = max(p[2] for p in parts), sum(p[3] for p in parts), sum(p[4] for p in parts)
 
     utterances = score_rows(rows, hyps, scoring, recognizer.kind)
-    words = sum((Counts(**u["words"]) for u in utterances), Counts())
-    chars = sum((Counts(**u["chars"]) for u in utterances), Counts())
-    summary = {
-        "manifest": str(manifest),
-        "n": len(utterances),
-        "failed": len(failures),
-        "wer": words.rate,
-        "cer": chars.rate,
-        "substitutions": words.substitutions,
-        "deletions": words.deletions,
-        "insertions": words.insertions,
-        "reference_words": words.reference_length,
-        "chars": {**asdict(chars), "reference_chars": chars.reference_length},
-        "ci95": {"wer": bootstrap_interval(*edit_totals(utterances, "words")),
-                 "cer": bootstrap_interval(*edit_totals(utterances, "chars"))},
-        "normalization": scoring.describe(),
-        "wall_seconds": round(wall, 3),
-    }
+    summary = {"manifest": str(manifest), "n": len(utterances), "failed": len(failures), **scores(utterances),
+               "normalization": scoring.describe(), "wall_seconds": round(wall, 3)}
     if resumed:
         summary["resumed"] = resumed
     if recognizer.kind.unit == "seconds":
@@ -99,6 +83,19 @@ def evaluate_manifest(recognizer, manifest: str | Path, progress=None, rows: lis
         summary["lines_per_second"] = round((len(hyps) - resumed) / wall, 2) if wall > 0 else None
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
     return {"summary": summary, "utterances": utterances, "failures": failures}
+
+
+def scores(utterances: list[dict]) -> dict:
+    """The corpus figures of scored utterances: ``wer``, ``cer``, the word edits
+    (``substitutions``, ``deletions``, ``insertions``, ``reference_words``), the character
+    edits under ``chars``, and bootstrap 95 % intervals under ``ci95``."""
+    words = sum((Counts(**u["words"]) for u in utterances), Counts())
+    chars = sum((Counts(**u["chars"]) for u in utterances), Counts())
+    return {"wer": words.rate, "cer": chars.rate, "substitutions": words.substitutions,
+            "deletions": words.deletions, "insertions": words.insertions, "reference_words": words.reference_length,
+            "chars": {**asdict(chars), "reference_chars": chars.reference_length},
+            "ci95": {"wer": bootstrap_interval(*edit_totals(utterances, "words")),
+                     "cer": bootstrap_interval(*edit_totals(utterances, "chars"))}}
 
 
 def score_rows(rows: list[dict], hyps: dict, scoring: Scoring, kind) -> list[dict]:

@@ -14,8 +14,7 @@ a box IoU of at least ``DETECTED_IOU``; precision counts each reference line onc
 from __future__ import annotations
 
 from ..layout.page import Page
-from .metrics import Counts, align, bootstrap_interval, counts_of
-from .report import edit_totals
+from .metrics import Counts, align, counts_of
 
 DETECTED_IOU = 0.5
 
@@ -62,11 +61,15 @@ def score_page(found: Page, reference: Page, scoring=str) -> dict:
         words, chars = words + w, chars + c
         lines.append({"id": ref.id, "reference": truth, "hypothesis": hypothesis, "words": w, "chars": c,
                       "alignment": {"words": word_ops, "chars": char_ops}, "box": list(ref.box)})
-    n_found, n_ref = len(found.lines), len(reference.lines)
-    detection = {"found": n_found, "reference": n_ref, "detected": len(detected),
-                 "precision": len(detected) / n_found if n_found else 1.0,
-                 "recall": len(detected) / n_ref if n_ref else 1.0}
-    return {"lines": lines, "words": words, "chars": chars, "detection": detection}
+    counts = {"found": len(found.lines), "reference": len(reference.lines), "detected": len(detected)}
+    return {"lines": lines, "words": words, "chars": chars, "detection": with_rates(counts)}
+
+
+def with_rates(counts: dict) -> dict:
+    """Detection ``counts`` (``found``, ``reference``, ``detected``) with their ``precision``
+    and ``recall`` (1 where there is nothing to count)."""
+    return {**counts, "precision": counts["detected"] / counts["found"] if counts["found"] else 1.0,
+            "recall": counts["detected"] / counts["reference"] if counts["reference"] else 1.0}
 
 
 def reference_page(xml, size: tuple[int, int]) -> Page:
@@ -100,8 +103,9 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
     from ..inputs.image import header_size
     from ..inputs.manifest import PAGE_XML
     from ..runtime.pages import read_page
+    from .evaluate import scores
 
-    utterances, failures, words, chars, drawn = [], [], Counts(), Counts(), []
+    utterances, failures, drawn = [], [], []
     detection = {"found": 0, "reference": 0, "detected": 0}
     started = time.perf_counter()
     for row in rows:
@@ -116,7 +120,6 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
             if progress:
                 progress(1)
         scored = score_page(found, reference, scoring)
-        words, chars = words + scored["words"], chars + scored["chars"]
         drawn.append({"id": row["id"], "image": row["image"], "cer": scored["chars"].rate,
                       "found": [line.polygon for line in found.lines],
                       "reference": [line.polygon for line in reference.lines]})
@@ -130,16 +133,9 @@ def evaluate_pages(recognizer, rows: list[dict], scoring=str, progress=None, bat
                 "cer": round(c.rate, 4), "words": asdict(w), "chars": asdict(c), "alignment": line["alignment"],
                 "fields": {"page": row["id"]}, "path": row["image"], "box": line["box"]})
     wall = time.perf_counter() - started
-    detection["precision"] = detection["detected"] / detection["found"] if detection["found"] else 1.0
-    detection["recall"] = detection["detected"] / detection["reference"] if detection["reference"] else 1.0
     pages = len(rows) - len(failures)
-    summary = {"n": len(utterances), "pages": pages, "failed": len(failures), "wer": words.rate, "cer": chars.rate,
-               "substitutions": words.substitutions, "deletions": words.deletions, "insertions": words.insertions,
-               "reference_words": words.reference_length,
-               "chars": {**asdict(chars), "reference_chars": chars.reference_length},
-               "ci95": {"wer": bootstrap_interval(*edit_totals(utterances, "words")),
-                        "cer": bootstrap_interval(*edit_totals(utterances, "chars"))},
-               "detection": detection, "wall_seconds": round(wall, 3),
+    summary = {"n": len(utterances), "pages": pages, "failed": len(failures), **scores(utterances),
+               "detection": with_rates(detection), "wall_seconds": round(wall, 3),
                "pages_per_second": round(pages / wall, 3) if wall > 0 else None,
                "lines_per_second": round(detection["found"] / wall, 2) if wall > 0 else None}
     utterances.sort(key=lambda u: (-u["wer"], -u["cer"], u["id"]))  # worst first
