@@ -22,6 +22,21 @@ SAMPLE_TEXT = {
 }
 
 
+# `python -c PEAK recognize-args...`: runs the command, then prints its peak resident memory
+# in MB as stderr's last line, of this process alone: VmHWM starts afresh at exec, while
+# getrusage's ru_maxrss carries over the (large) pytest process the child was forked from.
+PEAK = """
+import re, sys
+from recognize.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024, file=sys.stderr)
+"""
+
+
 def needs(path: Path):
     return pytest.mark.skipif(not path.exists(), reason=f"needs the real corpus at {path} (../shared/data)")
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import termios
 
-import numpy as np
 import pytest
 import soundfile as sf
 from conftest import ROOT, SAMPLE_TEXT, SAMPLES, run_cli

@@ -1,7 +1,6 @@
 """Hostile and unlucky input, round two: one input never changes another's result,
 resources stay bounded, and files that are not files are refused at once."""
 
-import json
 import os
 import subprocess
 import sys

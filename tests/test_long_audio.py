@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import ROOT, SAMPLE_TEXT, SAMPLES
+from conftest import PEAK, ROOT, SAMPLE_TEXT, SAMPLES
 
 from recognize.evaluation.metrics import count_errors
 from recognize.runtime.loading import load_model
@@ -82,20 +82,6 @@ def test_the_long_path_reads_exactly_what_its_pieces_read_alone(long_samples, tm
     assert count_errors(reference, hyp.text).rate < 0.5
     starts = [w.start for w in hyp.words]
     assert starts == sorted(starts) and 0 <= starts[0] and hyp.words[-1].end <= seconds
-
-
-# The peak resident memory of this process alone: VmHWM starts afresh at exec, while
-# getrusage's ru_maxrss carries over the (large) pytest process the child was forked from.
-PEAK = """
-import re, sys
-from recognize.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-status = open("/proc/self/status").read()
-print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024, file=sys.stderr)
-"""
 
 
 def test_an_hour_of_real_speech_in_bounded_memory(an4_dev, tmp_path):

@@ -5,8 +5,7 @@ import json
 import shutil
 
 import numpy as np
-import pytest
-from conftest import SAMPLES, SHARED_DATA, needs, run_cli
+from conftest import PEAK, SAMPLES, SHARED_DATA, needs, run_cli
 from PIL import Image
 
 from recognize.evaluation.pages import match_lines, score_page
@@ -174,17 +173,6 @@ def test_an_xml_of_another_page_shape_is_one_line_and_the_other_pages_go_on(tmp_
     done = run_cli("evaluate", manifest, "--json", "--decoder", "greedy")
     assert done.returncode == 1 and json.loads(done.stdout)["pages"] == 1
     assert f"bad: {wrong}: its page is 1650x1275, the image 1275x1650: not the same shape" in done.stderr
-
-
-PEAK = """
-import re, sys
-from recognize.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print(int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024, file=sys.stderr)
-"""
 
 
 def test_a_600_dpi_a3_scan_is_read_in_bounded_memory_in_its_own_pixels(tmp_path):
