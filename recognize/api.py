@@ -17,12 +17,19 @@ def load_model(path: str | Path | None = None, device: str = "cpu", threads: int
     ``"beam"`` or a spec (:mod:`recognize.decoding.spec`); ``beam_options`` as the command
     line's: ``lm``, ``lexicon``, ``beam_size``, ``alpha``, ``beta``, ``nbest`` and
     ``hotwords`` (``{"PHRASE": weight}``)."""
-    from .decoding.spec import decoder_spec
     from .runtime.loading import load_model as load
 
-    if decoder in ("auto", "beam", None) or beam_options:
-        decoder = decoder_spec(None if decoder == "auto" else decoder, **beam_options)
-    return load(path, kind_named(str(kind)), device=device, threads=threads, decoder=decoder)
+    return load(path, kind_named(str(kind)), device=device, threads=threads, decoder=_spec(decoder, beam_options))
+
+
+def _spec(decoder, beam_options: dict):
+    """The decoder spec the API's ``decoder=`` and beam options describe; a spec given
+    whole (a dict of beam options, a decoder object) goes through as it is."""
+    from .decoding.spec import decoder_spec
+
+    if decoder in (None, "auto", "greedy", "beam") or beam_options:
+        return decoder_spec(None if decoder == "auto" else decoder, **beam_options)
+    return decoder
 
 
 def _recognizer(model, kind, options: dict | None = None):
@@ -33,11 +40,11 @@ def _recognizer(model, kind, options: dict | None = None):
     if options:
         import copy
 
-        from .decoding.spec import build_decoder, decoder_spec
+        from .decoding.spec import build_decoder
 
         model = copy.copy(model)
         decoder = options.pop("decoder", None)
-        model.decode = build_decoder(decoder_spec(None if decoder == "auto" else decoder, **options), model.path)
+        model.decode = build_decoder(_spec(decoder, options), model.path)
     return model
 
 
@@ -64,12 +71,13 @@ def _features(recognizer, audio, sample_rate):
     import numpy as np
 
     from .errors import AudioError
-    from .inputs.audio import load_audio, log_mel, resample
+    from .inputs.audio import finite_log_mel, load_audio, resample
 
     rate = recognizer.cfg.features.sample_rate
     if isinstance(audio, (bytes, bytearray)):
-        wave = load_audio("<bytes>", rate, content=bytes(audio))
+        name, wave = "<bytes>", load_audio("<bytes>", rate, content=bytes(audio))
     else:
+        name = "<array>"
         wave = np.asarray(audio, dtype=np.float32)
         if wave.ndim != 1 or not sample_rate:
             raise AudioError(f"<array>: give a 1-D array of samples and its sample_rate (got shape {wave.shape}, "
@@ -77,7 +85,7 @@ def _features(recognizer, audio, sample_rate):
         if not np.isfinite(wave).all():
             raise AudioError("<array>: contains NaN or infinite samples")
         wave = resample(wave, sample_rate, rate) if sample_rate != rate else wave
-    return log_mel(wave, recognizer.cfg.features)
+    return finite_log_mel(wave, recognizer.cfg.features, name)  # checked as files are
 
 
 def read(paths, model=None, layout: str = "auto", **options) -> list:
