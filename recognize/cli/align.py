@@ -69,15 +69,7 @@ def align_command(manifest, model=None, fmt="json", output_dir=None, device="cpu
             atomic_write_text(Path(output_dir) / f"{row['id']}.{fmt}", text)
             written += 1
         else:
-            emit(text, row["id"], fmt, len(rows) > 1, Plain())
+            emit(text, row["id"], fmt, len(rows) > 1)
     wrote(written, fmt, output_dir)
     report_failures(failures, len(rows))
     return 1 if failures else 0
-
-
-class Plain:
-    """Writes as a progress bar's ``write`` does, for commands without one."""
-
-    @staticmethod
-    def write(text: str, end: str = "\n", file=None) -> None:
-        (file or sys.stdout).write(text + end)

@@ -112,17 +112,20 @@ def check_output_names(files: list[str], output_dir) -> None:
                              f"each other: {named}")
 
 
-def emit(text: str, path: str, fmt: str, several: bool, bar) -> None:
-    """One input's output on stdout (above a progress bar): ``FILE: TEXT`` for txt from
-    several inputs, a ``==> FILE <==`` header before other formats' blocks (as ``tail``
-    heads several files), the output alone for one input or a JSON line."""
+def emit(text: str, path: str, fmt: str, several: bool, bar=None) -> None:
+    """One input's output on stdout (above ``bar``, a progress bar, when there is one):
+    ``FILE: TEXT`` for txt from several inputs, a ``==> FILE <==`` header before other
+    formats' blocks (as ``tail`` heads several files), the output alone for one input or a
+    JSON line."""
     path = shown_path(path)
-    if not several or fmt == "json":
-        bar.write(text, end="", file=sys.stdout)
-    elif fmt == "txt":
-        bar.write(f"{path}: {text}", end="", file=sys.stdout)
+    if several and fmt == "txt":
+        text = f"{path}: {text}"
+    elif several and fmt != "json":
+        text = f"==> {path} <==\n{text}\n"
+    if bar is None:
+        sys.stdout.write(text)
     else:
-        bar.write(f"==> {path} <==\n{text}\n", end="", file=sys.stdout)
+        bar.write(text, end="", file=sys.stdout)
 
 
 def shown_path(path) -> str:

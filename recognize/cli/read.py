@@ -5,15 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (
-    add_decoder_options,
-    decoder_from,
-    emit,
-    input_files,
-    model_for,
-    report_failures,
-    wrote,
-)
+from .common import add_decoder_options, decoder_from, emit, input_files, model_for, report_failures, shown_path, wrote
 
 FORMATS = ("txt", "json", "alto", "page")
 SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml"}
@@ -140,6 +132,6 @@ def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> N
     if output_dir:
         atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{SUFFIXES[fmt]}", text)
     elif fmt == "txt" and several and not isinstance(result, tuple):  # a page's lines under its name
-        bar.write(f"{path}:\n{text}", end="", file=sys.stdout)
+        bar.write(f"{shown_path(path)}:\n{text}", end="", file=sys.stdout)
     else:
         emit(text, path, fmt, several, bar)

@@ -8,16 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (
-    FORMATS,
-    add_decoder_options,
-    decoder_from,
-    emit,
-    input_files,
-    model_for,
-    report_failures,
-    wrote,
-)
+from .common import FORMATS, add_decoder_options, decoder_from, emit, input_files, model_for, report_failures, wrote
 
 
 def add_transcribe(sub) -> None:
