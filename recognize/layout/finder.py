@@ -132,12 +132,13 @@ class Components:
         return float(np.median(xs) + box[1].start), float(np.median(ys) + box[0].start)
 
     def typical_height(self) -> float:
-        """The median height of the writing components, each counted by its area (so
-        that words outweigh dots)."""
+        """The :meth:`height_of` all writing components."""
         k = np.flatnonzero(self.writing)
-        return float(np.median(np.repeat(self.height[k], np.minimum(self.area[k], 1000)))) if len(k) else 0.0
+        return self.height_of(k) if len(k) else 0.0
 
-    def height_of(self, members: list[int]) -> float:
+    def height_of(self, members) -> float:
+        """The median height of ``members``, each counted by its area (so that words
+        outweigh dots)."""
         return float(np.median(np.repeat(self.height[members], np.minimum(self.area[members], 1000))))
 
     def area_of(self, members: list[int]) -> int:
