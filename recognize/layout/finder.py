@@ -51,7 +51,11 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
         return []
     spacing = line_spacing(ink.sum(1).astype(np.float64))
     components = Components(labels, count, spacing)
-    lines = [m for x0, x1 in columns(components.text_mask(), spacing) for m in group_into_lines(components, x0, x1)]
+    text = components.text_mask()
+    spans = columns(text, spacing)
+    centres = [[c + (x0, 0) for c in line_centres(text[:, x0:x1], spacing)] for x0, x1 in spans]
+    components = Components(*split_across_lines(components, [c for column in centres for c in column]), spacing)
+    lines = [m for span, column in zip(spans, centres) for m in group_into_lines(components, column, *span)]
     typical = components.typical_height()
     lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
              and components.area_of(m) >= 0.5 * typical**2]
@@ -175,7 +179,7 @@ def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
     for x, profile, peaks in strips:
         link(chains, x, separate([i for i in peaks if profile[i] > floor], profile, spacing), spacing,
              reach=2.5 * (edges[1] - edges[0]))
-    return [np.array(chain, dtype=np.float64) for chain in chains]
+    return [np.array(chain, dtype=np.float64) for chain in join_broken(chains, spacing)]
 
 
 def separate(peaks: list[int], profile: np.ndarray, spacing: int) -> list[int]:
@@ -191,42 +195,80 @@ def separate(peaks: list[int], profile: np.ndarray, spacing: int) -> list[int]:
 
 
 def link(chains: list, x: float, ys: list[int], spacing: int, reach: float) -> None:
-    """Append each peak ``(x, y)`` of one strip to the chain that, followed at its slope,
-    passes nearest it (within half a spacing), or start a new chain."""
-    taken = set()
-    for y in ys:
-        best, distance = None, 0.5 * spacing
-        for c, chain in enumerate(chains):
-            (px, py), slope = chain[-1], 0.0
-            if len(chain) > 1:
-                slope = (chain[-1][1] - chain[-2][1]) / (chain[-1][0] - chain[-2][0])
-            d = abs(py + slope * (x - px) - y)
-            if c not in taken and d < distance and x - px < reach:
-                best, distance = c, d
-        if best is None:
-            chains.append([(x, float(y))])
-            best = len(chains) - 1
-        else:
-            chains[best].append((x, float(y)))
-        taken.add(best)
+    """Append each peak ``(x, y)`` of one strip to a chain that, followed at its slope,
+    passes within half a spacing of it (nearest pairs first), or start a new chain."""
+    pairs = []
+    for c, chain in enumerate(chains):
+        (px, py), slope = chain[-1], 0.0
+        if len(chain) > 1:
+            cx, cy = np.array(chain).T
+            slope = np.polyfit(cx, cy, 1)[0]
+        if x - px < reach:
+            pairs += [(abs(py + slope * (x - px) - y), c, y) for y in ys]
+    taken, placed = set(), set()
+    for d, c, y in sorted(pairs):
+        if d < 0.5 * spacing and c not in taken and y not in placed:
+            chains[c].append((x, float(y)))
+            taken.add(c)
+            placed.add(y)
+    chains += [[(x, float(y))] for y in ys if y not in placed]
 
 
-def group_into_lines(components: Components, x0: int, x1: int) -> list[list[int]]:
-    """The writing components of the column ``[x0, x1)`` grouped by line, top to bottom."""
-    text = components.text_mask()[:, x0:x1]
-    centres = line_centres(text, components.spacing)
-    reach = text.shape[1] / STRIPS  # a strip's width past a centre's ends
+def join_broken(chains: list, spacing: int) -> list:
+    """``chains`` with each one that starts where another ended, at the same height (within
+    half a spacing, nearest first), joined to it: one stray peak breaks no line in two."""
+    chains = sorted(chains, key=lambda chain: chain[0][0])
+    for later in list(chains):
+        (x, y) = later[0]
+        ends = [(abs(chain[-1][1] - y), c) for c, chain in enumerate(chains)
+                if chain[-1][0] < x and abs(chain[-1][1] - y) < 0.5 * spacing]
+        if ends:
+            chains[min(ends)[1]] += later
+            chains.remove(later)
+    return chains
+
+
+def split_across_lines(components: Components, centres: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """The labels with each writing component that reaches over two or more line
+    ``centres`` (page x, y) cut between them, each pixel going to the nearest centre: the
+    descender of one line touching the capital under it joins neither line to the other.
+    Returns ``(labels, count)``."""
+    labels, count = components.labels.copy(), len(components.boxes)
+    margin = 0.25 * components.spacing
+    for k in np.flatnonzero(components.writing & (components.height > components.spacing)):
+        box = components.boxes[k]
+        cx = (box[1].start + box[1].stop) / 2
+        inside = [c for c in centres if c[0, 0] <= cx <= c[-1, 0]
+                  and box[0].start + margin < np.interp(cx, c[:, 0], c[:, 1]) < box[0].stop - margin]
+        if len(inside) < 2:
+            continue
+        ys, xs = np.nonzero(labels[box] == k + 1)
+        xs, ys = xs + box[1].start, ys + box[0].start
+        nearest = np.argmin([np.abs(np.interp(xs, c[:, 0], c[:, 1]) - ys) for c in inside], axis=0)
+        for part in range(1, len(inside)):
+            count += 1
+            labels[ys[nearest == part], xs[nearest == part]] = count
+    return labels, count
+
+
+def group_into_lines(components: Components, centres: list[np.ndarray], x0: int, x1: int) -> list[list[int]]:
+    """The writing components of the column ``[x0, x1)`` grouped by line along its line
+    ``centres`` (page x, y), top to bottom. A component goes to the centre nearest its
+    median ink pixel among those that reach it (within a strip of their ends)."""
+    if not centres:
+        return []
+    reach = (x1 - x0) / STRIPS  # a strip's width past a centre's ends
     members: list[list[int]] = [[] for _ in centres]
     for k in np.flatnonzero(components.writing):
         if not x0 <= components.boxes[k][1].start < x1:
             continue
         cx, cy = components.centre(k)
-        distance = np.array([abs(np.interp(cx - x0, c[:, 0], c[:, 1]) - cy) for c in centres])
-        beyond = np.array([max(c[0, 0] - (cx - x0), (cx - x0) - c[-1, 0]) > reach for c in centres])
-        if len(centres) and not beyond.all():  # a line claims only what lies along it, where it can
+        distance = np.array([abs(np.interp(cx, c[:, 0], c[:, 1]) - cy) for c in centres])
+        beyond = np.array([max(c[0, 0] - cx, cx - c[-1, 0]) > reach for c in centres])
+        if not beyond.all():  # a line claims only what lies along it, where it can
             distance[beyond] = np.inf
-        j = int(np.argmin(distance)) if len(centres) else -1
-        if j >= 0 and distance[j] < 0.75 * components.spacing:
+        j = int(np.argmin(distance))
+        if distance[j] < 0.75 * components.spacing:
             members[j].append(int(k))
     lines = [without_strays(components, m) for m in members if m]
     return sorted(lines, key=lambda m: min(components.boxes[k][0].start for k in m))
