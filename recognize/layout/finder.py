@@ -36,6 +36,8 @@ STRIPS = 5  # vertical strips in which line centres are found
 SMALL_PRINT = 0.4  # lines of components under this share of the page's typical height are dropped
 PEAK_FLOOR = 0.08  # a profile peak under this share of the strong peaks is noise
 PAD = 2  # pixels (at WORK_WIDTH) around a line's ink
+ENVELOPE_STEP = 6  # pixels (at WORK_WIDTH): a line's outline has a point this often
+WIDEN = 1.5  # line spacings: a line's outline is as high as its ink this far either side
 
 
 def find_lines(gray: np.ndarray) -> list[TextLine]:
@@ -292,12 +294,12 @@ def line_of(components: Components, members: list[int], scale: float) -> TextLin
     """A :class:`TextLine` in page pixels from its components' pixels at work scale."""
     mask = np.isin(components.labels, np.array(members) + 1)
     ys, xs = np.nonzero(mask)
-    polygon = envelope(xs, ys)
+    polygon = envelope(xs, ys, reach=round(WIDEN * components.spacing / ENVELOPE_STEP))
     base = baseline(xs, ys)
     return TextLine([(x / scale, y / scale) for x, y in polygon], [(x / scale, y / scale) for x, y in base])
 
 
-def envelope(xs: np.ndarray, ys: np.ndarray, step: int = 6, reach: int = 2) -> list[tuple[float, float]]:
+def envelope(xs: np.ndarray, ys: np.ndarray, reach: int, step: int = ENVELOPE_STEP) -> list[tuple[float, float]]:
     """A polygon around the pixels ``(xs, ys)``: their top and bottom every ``step`` columns,
     widened over ``reach`` steps either side (no narrow notches), padded by ``PAD``."""
     x0, x1 = int(xs.min()), int(xs.max()) + 1
