@@ -177,11 +177,16 @@ def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
     if not heights:
         return []
     floor = PEAK_FLOOR * np.percentile(heights, 90)
-    chains: list[list[tuple[float, float]]] = []
-    for x, profile, peaks in strips:
-        link(chains, x, separate([i for i in peaks if profile[i] > floor], profile, spacing), spacing,
-             reach=2.5 * (edges[1] - edges[0]))
-    return [np.array(chain, dtype=np.float64) for chain in join_broken(chains, spacing)]
+    strips = [(x, separate([i for i in peaks if profile[i] > floor], profile, spacing)) for x, profile, peaks in strips]
+    slant = 0.0
+    for _ in range(2):  # the second time, lines not yet followed far start at the page's slant
+        chains: list[list[tuple[float, float]]] = []
+        for x, ys in strips:
+            link(chains, x, ys, spacing, reach=2.5 * (edges[1] - edges[0]), slant=slant)
+        chains = join_broken(chains, spacing, slant)
+        slopes = [slope_of(chain, 0.0) for chain in chains if len(chain) >= 3]
+        slant = float(np.median(slopes)) if slopes else 0.0
+    return [np.array(chain, dtype=np.float64) for chain in chains]
 
 
 def separate(peaks: list[int], profile: np.ndarray, spacing: int) -> list[int]:
@@ -196,15 +201,20 @@ def separate(peaks: list[int], profile: np.ndarray, spacing: int) -> list[int]:
     return kept
 
 
-def link(chains: list, x: float, ys: list[int], spacing: int, reach: float) -> None:
+def slope_of(chain: list, slant: float) -> float:
+    """The slope of a straight fit to ``chain``'s points; ``slant`` for a single point."""
+    if len(chain) < 2:
+        return slant
+    xs, ys = np.array(chain).T
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def link(chains: list, x: float, ys: list[int], spacing: int, reach: float, slant: float) -> None:
     """Append each peak ``(x, y)`` of one strip to a chain that, followed at its slope,
     passes within half a spacing of it (nearest pairs first), or start a new chain."""
     pairs = []
     for c, chain in enumerate(chains):
-        (px, py), slope = chain[-1], 0.0
-        if len(chain) > 1:
-            cx, cy = np.array(chain).T
-            slope = np.polyfit(cx, cy, 1)[0]
+        (px, py), slope = chain[-1], slope_of(chain, slant)
         if x - px < reach:
             pairs += [(abs(py + slope * (x - px) - y), c, y) for y in ys]
     taken, placed = set(), set()
@@ -216,16 +226,18 @@ def link(chains: list, x: float, ys: list[int], spacing: int, reach: float) -> N
     chains += [[(x, float(y))] for y in ys if y not in placed]
 
 
-def join_broken(chains: list, spacing: int) -> list:
-    """``chains`` with each one that starts where another ended, at the same height (within
-    half a spacing, nearest first), joined to it: one stray peak breaks no line in two."""
+def join_broken(chains: list, spacing: int, slant: float) -> list:
+    """``chains`` with each one that starts where another ended, at the height the other
+    reaches at the page's ``slant`` (within half a spacing, nearest first), joined to it:
+    one stray peak breaks no line in two."""
     chains = sorted(chains, key=lambda chain: chain[0][0])
     for later in list(chains):
         (x, y) = later[0]
-        ends = [(abs(chain[-1][1] - y), c) for c, chain in enumerate(chains)
-                if chain[-1][0] < x and abs(chain[-1][1] - y) < 0.5 * spacing]
-        if ends:
-            chains[min(ends)[1]] += later
+        misses = [(abs(chain[-1][1] + slant * (x - chain[-1][0]) - y), c) for c, chain in enumerate(chains)
+                  if chain[-1][0] < x]
+        misses = [m for m in misses if m[0] < 0.5 * spacing]
+        if misses:
+            chains[min(misses)[1]] += later
             chains.remove(later)
     return chains
 
