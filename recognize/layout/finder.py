@@ -56,7 +56,9 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
     text = components.text_mask()
     spans = columns(text, spacing)
     centres = [[c + (x0, 0) for c in line_centres(text[:, x0:x1], spacing)] for x0, x1 in spans]
-    components = Components(*split_across_lines(components, [c for column in centres for c in column]), spacing)
+    reaches = [(x1 - x0) / STRIPS for (x0, x1), column in zip(spans, centres) for _ in column]
+    components = Components(*split_across_lines(components, [c for column in centres for c in column], reaches),
+                            spacing)
     lines = [m for span, column in zip(spans, centres) for m in group_into_lines(components, column, *span)]
     typical = components.typical_height()
     lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
@@ -242,17 +244,18 @@ def join_broken(chains: list, spacing: int, slant: float) -> list:
     return chains
 
 
-def split_across_lines(components: Components, centres: list[np.ndarray]) -> tuple[np.ndarray, int]:
+def split_across_lines(components: Components, centres: list[np.ndarray], reaches: list[float]
+                       ) -> tuple[np.ndarray, int]:
     """The labels with each writing component that reaches over two or more line
-    ``centres`` (page x, y) cut between them, each pixel going to the nearest centre: the
-    descender of one line touching the capital under it joins neither line to the other.
-    Returns ``(labels, count)``."""
+    ``centres`` (page x, y; each followed ``reaches`` past its ends) cut between them, each
+    pixel going to the nearest centre: the descender of one line touching the capital
+    under it joins neither line to the other. Returns ``(labels, count)``."""
     labels, count = components.labels.copy(), len(components.boxes)
-    margin = 0.25 * components.spacing
+    margin = 0.1 * components.spacing  # a centre this far inside the component's box is one it reaches over
     for k in np.flatnonzero(components.writing & (components.height > components.spacing)):
         box = components.boxes[k]
         cx = (box[1].start + box[1].stop) / 2
-        inside = [c for c in centres if c[0, 0] <= cx <= c[-1, 0]
+        inside = [c for c, reach in zip(centres, reaches) if c[0, 0] - reach <= cx <= c[-1, 0] + reach
                   and box[0].start + margin < np.interp(cx, c[:, 0], c[:, 1]) < box[0].stop - margin]
         if len(inside) < 2:
             continue
