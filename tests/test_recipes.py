@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import AN4_ARCHIVE, ROOT, needs, run_cli
+from conftest import AN4_ARCHIVE, ROOT, SHARED_DATA, needs, run_cli
 
 from recognize.corpora import an4
 
@@ -170,3 +170,20 @@ def test_the_shipped_character_lm_is_stage_6s(copiste_val, tmp_path):
     assert done.returncode == 0, done.stderr
     shipped = ROOT / "recognize" / "models" / "copiste" / "lm.arpa.gz"
     assert gzip.open(lm).read() == gzip.open(shipped).read()
+
+
+@needs(SHARED_DATA / "copiste" / "pages" / "train")
+def test_learned_baselines_trains_on_pages_and_scores_the_sample_page_with_its_centres(tmp_path):
+    """experiments/pages: a U-Net trained one epoch on four pages gives the finder centres
+    that `recognize evaluate` scores (the sample page's 28 lines are the reference)."""
+    script = ROOT / "experiments" / "pages" / "learned_baselines.py"
+    net = tmp_path / "unet.pt"
+    done = subprocess.run([sys.executable, script, "train", "--epochs", "1", "--limit", "4", "--out", net],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"4 pages, 10\d{4} parameters", done.stdout) and net.exists(), done.stdout
+    done = subprocess.run([sys.executable, script, "evaluate", "--net", net, "--pages", ROOT / "samples"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["pages"] == 1 and summary["n"] == 28 and 0 < summary["cer"] <= 1

@@ -8,14 +8,18 @@ rows' ink profile's autocorrelation. The ink's connected components then make li
 
 1. in each of ``STRIPS`` vertical strips of a column, the rows' ink profile (smoothed at
    a sixth of the spacing) has a peak per line; peaks of neighbouring strips at the same
-   height (within half a spacing, following the slope so far) are linked into a line's
-   centre, so that slanted and wavy lines are followed;
-2. each component goes to the line whose centre is nearest its median ink pixel, among
+   height (within half a spacing, following the slope so far, or the page's slant while
+   a line has one point) are linked into a line's centre, so that slanted and wavy lines
+   are followed, and a line broken by a stray peak is joined again;
+2. a component that reaches over two line centres (a descender touching the capital
+   under it) is cut between them, each pixel going to the nearest centre;
+3. each component goes to the line whose centre is nearest its median ink pixel, among
    the lines that reach it (within a strip of their ends), so that a short line does not
    claim its neighbours' strokes past its end;
-3. a line is the envelope of its components (top and bottom edge per few pixels, no
-   notch narrower than a few pixels), padded; its baseline is a straight fit to where
-   its ink thins out under its core, strip by strip.
+4. a line is the envelope of its components (top and bottom edge every few pixels, as
+   high as its ink one and a half spacings either side, so that no stroke is cut off),
+   padded; its baseline is a straight fit to where its ink thins out under its core,
+   strip by strip.
 
 Lines whose components are smaller than ``SMALL_PRINT`` of the page's (by area) are
 dropped: a form's printed notice and specks are not handwriting. Columns are split at
@@ -54,12 +58,10 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
     spacing = line_spacing(ink.sum(1).astype(np.float64))
     components = Components(labels, count, spacing)
     text = components.text_mask()
-    spans = columns(text, spacing)
-    centres = [[c + (x0, 0) for c in line_centres(text[:, x0:x1], spacing)] for x0, x1 in spans]
-    reaches = [(x1 - x0) / STRIPS for (x0, x1), column in zip(spans, centres) for _ in column]
-    components = Components(*split_across_lines(components, [c for column in centres for c in column], reaches),
-                            spacing)
-    lines = [m for span, column in zip(spans, centres) for m in group_into_lines(components, column, *span)]
+    spans = [(x0, x1, [c + (x0, 0) for c in line_centres(text[:, x0:x1], spacing)])
+             for x0, x1 in columns(text, spacing)]
+    components = Components(*split_across_lines(components, spans), spacing)
+    lines = [m for span in spans for m in group_into_lines(components, *span)]
     typical = components.typical_height()
     lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
              and components.area_of(m) >= 0.5 * typical**2]
@@ -244,18 +246,20 @@ def join_broken(chains: list, spacing: int, slant: float) -> list:
     return chains
 
 
-def split_across_lines(components: Components, centres: list[np.ndarray], reaches: list[float]
-                       ) -> tuple[np.ndarray, int]:
-    """The labels with each writing component that reaches over two or more line
-    ``centres`` (page x, y; each followed ``reaches`` past its ends) cut between them, each
-    pixel going to the nearest centre: the descender of one line touching the capital
-    under it joins neither line to the other. Returns ``(labels, count)``."""
+def split_across_lines(components: Components, spans: list[tuple]) -> tuple[np.ndarray, int]:
+    """The labels with each writing component that reaches over two or more line centres
+    of its column (``spans``: ``(x0, x1, centres)``, centres in page x, y, each followed a
+    strip past its ends) cut between them, each pixel going to the nearest centre: the
+    descender of one line touching the capital under it joins neither line to the other.
+    Returns ``(labels, count)``."""
     labels, count = components.labels.copy(), len(components.boxes)
     margin = 0.1 * components.spacing  # a centre this far inside the component's box is one it reaches over
     for k in np.flatnonzero(components.writing & (components.height > components.spacing)):
         box = components.boxes[k]
         cx = (box[1].start + box[1].stop) / 2
-        inside = [c for c, reach in zip(centres, reaches) if c[0, 0] - reach <= cx <= c[-1, 0] + reach
+        x0, x1, centres = next(span for span in spans if span[0] <= box[1].start < span[1])
+        reach = (x1 - x0) / STRIPS
+        inside = [c for c in centres if c[0, 0] - reach <= cx <= c[-1, 0] + reach
                   and box[0].start + margin < np.interp(cx, c[:, 0], c[:, 1]) < box[0].stop - margin]
         if len(inside) < 2:
             continue
@@ -268,7 +272,7 @@ def split_across_lines(components: Components, centres: list[np.ndarray], reache
     return labels, count
 
 
-def group_into_lines(components: Components, centres: list[np.ndarray], x0: int, x1: int) -> list[list[int]]:
+def group_into_lines(components: Components, x0: int, x1: int, centres: list[np.ndarray]) -> list[list[int]]:
     """The writing components of the column ``[x0, x1)`` grouped by line along its line
     ``centres`` (page x, y), top to bottom. A component goes to the centre nearest its
     median ink pixel among those that reach it (within a strip of their ends)."""
