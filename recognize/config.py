@@ -53,6 +53,7 @@ class AugmentConfig:
     distort: float = 0.0  # handwriting: probability of a random image distortion per line
     join: float = 0.0  # speech: probability that an utterance is followed by another (long audio)
     vtlp: float = 0.0  # speech: warp mel frequencies by a factor drawn from [1 - vtlp, 1 + vtlp]
+    channel: float = 0.0  # speech: probability of another channel (silence, room, noise, EQ, telephone band)
 
 
 @dataclass
@@ -223,6 +224,7 @@ def validate(cfg: Config) -> Config:
         (0 <= a.distort <= 1, "augment.distort", "must be in [0, 1]"),
         (0 <= a.join <= 1, "augment.join", "must be in [0, 1]"),
         (0 <= a.vtlp <= 0.3, "augment.vtlp", "must be in [0, 0.3]"),
+        (0 <= a.channel <= 1, "augment.channel", "must be in [0, 1]"),
         (t.max_batch_size > 0, "train.max_batch_size", "must be > 0"),
         (t.lr > 0, "train.lr", "must be > 0"),
         (t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0"),

@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import SAMPLES
 
-from recognize.config import FeatureConfig, load_config
+from recognize.config import AugmentConfig, FeatureConfig, load_config
 from recognize.errors import ConfigError, ManifestError
 from recognize.inputs.manifest import read_manifest
 from recognize.inputs.text import Alphabet
@@ -66,7 +66,7 @@ def test_dataset_and_collate_on_real_audio():
     rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"},
             {"id": "b", "audio": str(SAMPLES / "cen7-fjam-b.wav"), "text": "SIX"}]
     alphabet = Alphabet.from_texts(["AUGUST SIX"])
-    data = SpeechDataset(rows, alphabet, FeatureConfig(), speed_factors=[0.9, 1.1], seed=1)
+    data = SpeechDataset(rows, alphabet, FeatureConfig(), AugmentConfig(speed_factors=[0.9, 1.1]), seed=1)
     batch = collate([data[0], data[1]])
     assert batch["features"].shape[0] == 2 and batch["features"].shape[2] == 80
     assert batch["lengths"].tolist() == [len(data[0]["features"]), len(data[1]["features"])]
@@ -84,7 +84,7 @@ def test_join_follows_an_utterance_with_another_audio_and_text():
     alphabet = Alphabet.from_texts(["AUGUST SIX"])
     waves = [load_audio(r["audio"], 16000) for r in rows]
     single = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1)
-    joined = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1, join=1.0)
+    joined = SpeechDataset(rows, alphabet, FeatureConfig(), AugmentConfig(speed_factors=[], join=1.0), seed=1)
     for index in range(2):
         item = joined[index]
         first, then = item["id"].split("+")
@@ -104,7 +104,7 @@ def test_vtlp_warps_each_item_afresh_and_reproducibly():
     rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"}]
     alphabet = Alphabet.from_texts(["AUGUST"])
     plain = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1)[0]["features"]
-    warped = SpeechDataset(rows, alphabet, FeatureConfig(), seed=1, vtlp=0.1)
+    warped = SpeechDataset(rows, alphabet, FeatureConfig(), AugmentConfig(speed_factors=[], vtlp=0.1), seed=1)
     seen = []
     for epoch in range(3):
         warped.epoch = epoch

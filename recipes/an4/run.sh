@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CMU AN4: prepare -> train -> evaluate -> release -> export -> LM and tuned decoding.
+# CMU AN4: prepare -> train -> evaluate -> release -> export -> LM and tuned decoding -> other channels.
 # Run from the repository root:
 #   bash recipes/an4/run.sh            # all stages
 #   bash recipes/an4/run.sh 3          # from stage 3 on
@@ -41,4 +41,20 @@ if [ "$stage" -le 6 ]; then
   recognize tune "$data/dev.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" --lexicon "$run/lexicon.txt" \
     --alphas 0.3 0.5 0.8 1.0 1.5 --betas 0 1 2 3 4 5
   recognize evaluate "$data/dev.jsonl" --model "$run/model.onnx" --report "$run/dev_report_beam"
+fi
+if [ "$stage" -le 7 ]; then
+  echo "== stage 7: the dev speakers through other channels: 8 kHz, noise at 20 and 10 dB SNR, a second of silence around"
+  recognize degrade "$data/dev.jsonl" -o "$data/dev-8k.jsonl" --sample-rate 8000
+  for snr in 20 10; do
+    for noise in white pink; do
+      recognize degrade "$data/dev.jsonl" -o "$data/dev-$noise$snr.jsonl" --snr "$snr" --noise "$noise"
+    done
+  done
+  recognize degrade "$data/dev.jsonl" -o "$data/dev-pad1.jsonl" --pad 1
+  for copy in 8k white20 pink20 white10 pink10 pad1; do
+    for decoder in beam greedy; do
+      recognize evaluate "$data/dev-$copy.jsonl" --model "$run/model.onnx" --decoder "$decoder" --json \
+        > "$run/dev-$copy-$decoder.json"
+    done
+  done
 fi

@@ -19,7 +19,7 @@ from .common import count  # noqa: F401  (the argument type, for scripts that bu
 
 COMMANDS = (  # in the order --help lists them
     transcribe.add_transcribe, read.add_read, evaluate.add_evaluate, align.add_align, evaluate.add_compare,
-    train.add_runs, train.add_plot, train.add_train, data.add_shard, data.add_prepare, data.add_lines,
+    train.add_runs, train.add_plot, train.add_train, data.add_shard, data.add_prepare, data.add_lines, data.add_degrade,
     models.add_release, train.add_average, models.add_export, data.add_lm, evaluate.add_tune, models.add_models,
 )
 

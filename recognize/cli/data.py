@@ -1,5 +1,5 @@
-"""``recognize prepare``, ``lines``, ``shard`` and ``lm build``: corpora into manifests,
-shards and language models."""
+"""``recognize prepare``, ``lines``, ``degrade``, ``shard`` and ``lm build``: corpora into
+manifests, shards and language models."""
 
 from __future__ import annotations
 
@@ -53,6 +53,34 @@ def run_lines(args) -> int:
     else:
         rows = lines.from_pages(args.sources, args.images or Path(args.output).parent / "lines", args.output)
     print(f"{len(rows)} lines -> {args.output}")
+    return 0
+
+
+def add_degrade(sub) -> None:
+    p = sub.add_parser("degrade", help="copies of a speech manifest's recordings at another rate, in noise, "
+                       "or with silence around them",
+                       description="Robustness dev sets: each recording resampled, padded with silence and "
+                                   "given noise (in that order), written as 16-bit WAV into a folder named "
+                                   "after the new manifest, beside it.")
+    p.add_argument("manifest")
+    p.add_argument("-o", "--output", required=True, metavar="MANIFEST", help="the JSON Lines manifest to write")
+    p.add_argument("--sample-rate", type=count(), default=16000, metavar="HZ",
+                   help="the copies' rate (default 16000; 8000: the telephone band)")
+    p.add_argument("--snr", type=float, metavar="DB", help="add noise this many dB below each recording's power")
+    p.add_argument("--noise", choices=("white", "pink", "brown"), default="white", help="its colour (default white)")
+    p.add_argument("--pad", type=float, default=0.0, metavar="SECONDS", help="silence before and after (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="the noise's seed (default 0)")
+    p.set_defaults(func=run_degrade)
+
+
+def run_degrade(args) -> int:
+    from ..corpora.degrade import degrade
+    from ..errors import RecognizeError
+
+    if args.pad < 0 or args.pad > 60:
+        raise RecognizeError(f"--pad {args.pad}: must be between 0 and 60 seconds")
+    rows = degrade(args.manifest, args.output, args.sample_rate, args.snr, args.noise, args.pad, args.seed)
+    print(f"{len(rows)} recordings -> {args.output}")
     return 0
 
 

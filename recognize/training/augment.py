@@ -1,5 +1,5 @@
-"""Training-time augmentation: speed perturbation (waveforms), SpecAugment (features) and
-handwriting distortions (line images)."""
+"""Training-time augmentation: speed perturbation and other channels (waveforms),
+SpecAugment (features) and handwriting distortions (line images)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,79 @@ def speed_perturb(wave: np.ndarray, factor: float, sample_rate: int) -> np.ndarr
     if factor == 1.0:
         return wave
     return resample(wave, sample_rate * factor, sample_rate)
+
+
+def coloured_noise(samples: int, colour: str, rng: np.random.Generator) -> np.ndarray:
+    """``(samples,)`` Gaussian noise of unit power whose spectrum falls as 1/f^k: ``white``
+    (k = 0), ``pink`` (1) or ``brown`` (2)."""
+    spectrum = np.fft.rfft(rng.standard_normal(samples))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    spectrum *= np.maximum(f, 1.0) ** -(NOISE_EXPONENTS[colour] / 2)
+    noise = np.fft.irfft(spectrum, samples)
+    return noise / max(float(np.sqrt(np.mean(noise**2))), 1e-12)
+
+
+NOISE_EXPONENTS = {"white": 0, "pink": 1, "brown": 2}
+
+
+def add_noise(wave: np.ndarray, snr_db: float, colour: str, rng: np.random.Generator,
+              power: float | None = None) -> np.ndarray:
+    """``(samples,)`` with ``colour`` noise added ``snr_db`` below ``power`` (default: the
+    wave's mean power)."""
+    power = float(np.mean(wave.astype(np.float64) ** 2)) if power is None else power
+    noise = coloured_noise(len(wave), colour, rng) * np.sqrt(power * 10 ** (-snr_db / 10))
+    return (wave + noise).astype(np.float32)
+
+
+def telephone_band(wave: np.ndarray, sample_rate: int, rate: int = 8000) -> np.ndarray:
+    """``(samples,)`` resampled to ``rate`` and back: nothing above ``rate / 2`` is left."""
+    return resample(resample(wave, sample_rate, rate), rate, sample_rate)[: len(wave)]
+
+
+def reverberate(wave: np.ndarray, sample_rate: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """``(samples,)`` in a synthetic room: convolved with a direct path and exponentially
+    decaying noise that falls 60 dB in ``rt60`` seconds (its tail cut at the wave's end),
+    at the wave's power."""
+    from scipy.signal import fftconvolve
+
+    t = np.arange(int(rt60 * sample_rate)) / sample_rate
+    response = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60) * 0.1
+    response[0] = 1.0
+    out = fftconvolve(wave, response)[: len(wave)]
+    scale = np.sqrt(np.mean(wave.astype(np.float64) ** 2) / max(np.mean(out**2), 1e-20))
+    return (out * scale).astype(np.float32)
+
+
+def equalize(wave: np.ndarray, rng: np.random.Generator, most_db: float = 6.0) -> np.ndarray:
+    """``(samples,)`` through a random smooth equalizer: gains of up to ``most_db`` at six
+    frequencies, interpolated between them."""
+    spectrum = np.fft.rfft(wave)
+    gains_db = np.interp(np.linspace(0, 1, len(spectrum)), np.linspace(0, 1, 6), rng.uniform(-most_db, most_db, 6))
+    return np.fft.irfft(spectrum * 10 ** (gains_db / 20), len(wave)).astype(np.float32)
+
+
+def other_channel(wave: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """``(samples,)`` as another microphone, room or line might carry it (``augment.channel``).
+
+    Each applied with probability 1/2, in this order: up to a second of silence before
+    and after, a room's reverberation (RT60 0.2-0.8 s), white, pink or brown noise at
+    5-30 dB SNR, a random equalizer (+-6 dB) and the telephone band (8 kHz and back).
+    Returns a new ``(samples',)`` float32 wave (longer by the silence); the same ``rng``
+    state gives the same output."""
+    out = np.asarray(wave, dtype=np.float32)
+    power = float(np.mean(out.astype(np.float64) ** 2))  # the speech's, before any silence
+    if rng.random() < 0.5:
+        before, after = (int(rng.uniform(0, 1) * sample_rate) for _ in range(2))
+        out = np.concatenate([np.zeros(before, np.float32), out, np.zeros(after, np.float32)])
+    if rng.random() < 0.5:
+        out = reverberate(out, sample_rate, rng.uniform(0.2, 0.8), rng)
+    if rng.random() < 0.5:
+        out = add_noise(out, rng.uniform(5, 30), str(rng.choice(list(NOISE_EXPONENTS))), rng, power)
+    if rng.random() < 0.5:
+        out = equalize(out, rng)
+    if rng.random() < 0.5:
+        out = telephone_band(out, sample_rate)
+    return out
 
 
 def spec_augment(

@@ -8,20 +8,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..config import Config, FeatureConfig, ImageConfig
+from ..config import AugmentConfig, Config, FeatureConfig, ImageConfig
 from ..inputs.audio import load_audio, log_mel
 from ..inputs.text import Alphabet
-from .augment import speed_perturb
+from .augment import other_channel, speed_perturb
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
                 content: bytes | None = None, then: dict | None = None, then_content: bytes | None = None,
-                warp: float = 1.0) -> dict:
+                warp: float = 1.0, channel_rng: np.random.Generator | None = None) -> dict:
     """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
     audio played ``speed`` times faster (``content``: the audio file's bytes, if read
     already). ``then``: another row whose audio (``then_content``) follows this one's, and
     its text after a space (``augment.join``). ``warp``: the mel filterbank's VTLP factor
-    (``augment.vtlp``)."""
+    (``augment.vtlp``). ``channel_rng``: draws another channel for the audio
+    (``augment.channel``)."""
     wave = load_audio(row["audio"], features.sample_rate, content)
     text, name = row.get("text", ""), row["id"]
     if then is not None:
@@ -29,6 +30,8 @@ def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: f
         text, name = f"{text} {then.get('text', '')}".strip(), f"{name}+{then['id']}"
     if speed != 1.0:
         wave = speed_perturb(wave, speed, features.sample_rate)
+    if channel_rng is not None:
+        wave = other_channel(wave, features.sample_rate, channel_rng)
     return {
         "id": name,
         "features": torch.from_numpy(log_mel(wave, features, warp)),
@@ -56,28 +59,31 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
     }
 
 
-def draw_augmentation(rng: np.random.Generator, speed_factors, join: float, vtlp: float, partners: int):
-    """``(speed, partner index or None, warp)`` of one utterance, ``partners`` being how many
-    it may be joined with. Drawn in this order, each only when its setting is on, so that
-    a run of an older config replays exactly."""
-    speed = float(rng.choice(speed_factors)) if speed_factors else 1.0
-    partner = int(rng.integers(partners)) if join and partners and rng.random() < join else None
-    warp = 1.0 + rng.uniform(-vtlp, vtlp) if vtlp else 1.0
-    return speed, partner, warp
+def draw_augmentation(rng: np.random.Generator, a: AugmentConfig, partners: int):
+    """``(speed, partner index or None, warp, channel rng or None)`` of one utterance,
+    ``partners`` being how many it may be joined with. Drawn in this order, each only when
+    its setting is on, so that a run of an older config replays exactly; the channel's
+    effects are drawn from ``rng`` last."""
+    speed = float(rng.choice(a.speed_factors)) if a.speed_factors else 1.0
+    partner = int(rng.integers(partners)) if a.join and partners and rng.random() < a.join else None
+    warp = 1.0 + rng.uniform(-a.vtlp, a.vtlp) if a.vtlp else 1.0
+    channel = rng if a.channel and rng.random() < a.channel else None
+    return speed, partner, warp, channel
 
 
 class SpeechDataset(torch.utils.data.Dataset):
-    """:func:`speech_item` of each row. With ``speed_factors``, each item is played at a
-    factor, with probability ``join`` followed by another row, and with ``vtlp`` its mel
-    frequencies warped by a factor in [1 - vtlp, 1 + vtlp], all drawn from a generator
-    seeded by (seed, epoch, index): reproducible whatever the worker layout. Joined items
-    teach a model trained on single utterances to read on past the end of one, as it must
-    in long recordings; they are longer than the batch budget counts them."""
+    """:func:`speech_item` of each row, with the training ``augment``ation when given: each
+    item played at one of its speed factors, with probability ``join`` followed by another
+    row, its mel frequencies warped by a factor in [1 - vtlp, 1 + vtlp], and with
+    probability ``channel`` carried by another channel, all drawn from a generator seeded
+    by (seed, epoch, index): reproducible whatever the worker layout. Joined items teach a
+    model trained on single utterances to read on past the end of one, as it must in long
+    recordings; they are longer than the batch budget counts them."""
 
-    def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, speed_factors=(), seed: int = 0,
-                 join: float = 0.0, vtlp: float = 0.0):
+    def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, augment: AugmentConfig | None = None,
+                 seed: int = 0):
         self.rows, self.alphabet, self.features = rows, alphabet, features
-        self.speed_factors, self.join, self.vtlp = list(speed_factors), join, vtlp
+        self.augment = augment or AugmentConfig(speed_factors=[])
         self.seed, self.epoch = seed, 0
 
     def __len__(self) -> int:
@@ -85,9 +91,10 @@ class SpeechDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        speed, partner, warp = draw_augmentation(rng, self.speed_factors, self.join, self.vtlp, len(self.rows))
+        speed, partner, warp, channel = draw_augmentation(rng, self.augment, len(self.rows))
         then = self.rows[partner] if partner is not None else None
-        return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then, warp=warp)
+        return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then, warp=warp,
+                           channel_rng=channel)
 
 
 class LineImageDataset(torch.utils.data.Dataset):
@@ -119,10 +126,9 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
     def make(row: dict, content: bytes, epoch: int, batch=()) -> dict:
         rng = np.random.default_rng([cfg.train.seed, epoch, zlib.crc32(row["id"].encode())])
         if cfg.kind == "speech":
-            a = cfg.augment
-            speed, partner, warp = draw_augmentation(rng, a.speed_factors, a.join, a.vtlp, len(batch))
+            speed, partner, warp, channel = draw_augmentation(rng, cfg.augment, len(batch))
             then, then_content = batch[partner] if partner is not None else (None, None)
-            return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp)
+            return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp, channel)
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 
@@ -132,10 +138,7 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
 def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):
     """The dataset for ``cfg.kind``, with training augmentation when ``train``."""
     if cfg.kind == "speech":
-        if not train:
-            return SpeechDataset(rows, alphabet, cfg.features)
-        a = cfg.augment
-        return SpeechDataset(rows, alphabet, cfg.features, a.speed_factors, cfg.train.seed, a.join, a.vtlp)
+        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment if train else None, cfg.train.seed)
     return LineImageDataset(rows, alphabet, cfg.image, cfg.augment.distort if train else 0.0, cfg.train.seed)
 
 
