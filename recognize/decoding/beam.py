@@ -177,6 +177,10 @@ class BeamSearch:
             best = np.argpartition(frame, -k)[-k:]
             candidates = [int(c) for c in best if c != 0 and frame[c] > o.prune]
             blank = float(frame[0])
+            if not candidates:  # a blank frame (most of them): every prefix stays, in the same order
+                for p in beam:
+                    p.p_b, p.p_nb = _add(p.p_b, p.p_nb) + blank, NEG
+                continue
             following: dict[tuple, _Prefix] = {}
             for p in beam:
                 total = _add(p.p_b, p.p_nb)
