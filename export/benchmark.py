@@ -6,7 +6,9 @@ int8, measured in one run on the same inputs.
 
 Each row times the model and greedy decoding over the whole input set (features and
 images are computed once, before timing; their own cost is printed apart): the median
-of --repeats passes. Speech rows give RTFx (audio seconds per wall second; the
+of --repeats passes. Then the shipped model file runs as `recognize` runs it, files
+read and decoded, greedy against its default decoding (the beam search and LM of its
+.decoding.json). Speech rows give RTFx (audio seconds per wall second; the
 real-time factor is its inverse), handwriting rows lines per second. GFLOP/s counts
 the useful multiply-adds of the convolutions, recurrent and linear layers (each item alone,
 no padding) per wall second, against the peak of a 2048 x 2048 fp32 matmul at the same
@@ -123,6 +125,27 @@ def time_runtime(recognizer, inputs: list[np.ndarray], units, batch: int, repeat
     return statistics.median(times)
 
 
+def decoding_rows(info: dict, files: list[str], amount: float, threads: list[int], repeats: int) -> None:
+    """The shipped model file as ``recognize`` runs it over ``files`` (reading, features,
+    batches of 16, decoding): greedy against the model's default decoding, at each thread
+    count; the median of ``repeats`` passes."""
+    speed = "RTFx" if info["kind"] == "speech" else "lines/s"
+    print(f"\nthe shipped {Path(info['onnx']).name}, files read and decoded as `recognize` does:")
+    print(f"| decoding | threads | {speed} |\n|---|---|---|")
+    for count in threads:
+        for decoder in ("greedy", "auto"):
+            recognizer = load_model(info["onnx"], threads=count, decoder=decoder)
+            walls = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                for _ in recognizer.transcribe_files(files):
+                    pass
+                walls.append(time.perf_counter() - started)
+            label = "greedy" if decoder == "greedy" else f"default: {recognizer.decoder_name}"
+            print(f"| {label} | {count} | {amount / statistics.median(walls):.1f} |")
+            sys.stdout.flush()
+
+
 def int8_model(info: dict, tmp: Path) -> Path:
     """The bundled ONNX file when it is int8 (as shipped), else an int8 export of the checkpoint."""
     if load_model(info["onnx"], decoder="greedy").session.get_modelmeta().custom_metadata_map["precision"] == "int8":
@@ -234,6 +257,7 @@ def main() -> None:
         for threads in args.threads:
             ratio = results["onnxruntime int8", threads, 1] / results["torch eager fp32", threads, 1]
             print(f"onnxruntime int8 / torch eager fp32 at batch 1, {threads} thread(s): {ratio:.2f}x")
+        decoding_rows(info, files, amount, args.threads, args.repeats)
     command_starts(args.repeats)
 
 
