@@ -187,3 +187,22 @@ def test_learned_baselines_trains_on_pages_and_scores_the_sample_page_with_its_c
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["pages"] == 1 and summary["n"] == 28 and 0 < summary["cer"] <= 1
+
+
+def test_peers_script_scores_recognize_as_evaluate_does_and_runs_or_skips_each_peer(sample_manifest, tmp_path):
+    """export/peers.py on the AN4 samples and two real Copiste lines, one pass each."""
+    lines = tmp_path / "lines.jsonl"
+    images = sorted((ROOT / "tests" / "data" / "copiste").glob("*.png"))[:2]
+    lines.write_text("".join(json.dumps({"id": p.stem, "image": str(p),
+                                         "text": p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip()}) + "\n"
+                             for p in images))
+    done = subprocess.run([sys.executable, ROOT / "export" / "peers.py", "--speech", sample_manifest, "--handwriting",
+                           lines, "--dictionary", tmp_path / "none.dic", "--repeats", "1"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
+    row = re.search(r"\| recognize, greedy \| (\d+\.\d+) % \| (\d+\.\d+) % \| (\d+\.\d+) \|", done.stdout)
+    assert row and float(row[1]) == pytest.approx(100 * greedy["wer"], abs=0.005), done.stdout
+    assert "PocketSphinx skipped" in done.stdout or "PocketSphinx is not installed" in done.stdout
+    assert ("Tesseract 5, fra" in done.stdout) == (shutil.which("tesseract") is not None)
+    assert done.stdout.count("| recognize, default decoding |") == 2
