@@ -3,6 +3,7 @@ int8, measured in one run on the same inputs.
 
     python export/benchmark.py [--speech data/an4/dev.jsonl] [--handwriting data/copiste/val.jsonl]
                                [--lines 100] [--threads 1 2] [--batch 1 8] [--repeats 3]
+                               [--checkpoint runs/an4/best.pt ...]
 
 Each row times the model and greedy decoding over the whole input set (features and
 images are computed once, before timing; their own cost is printed apart): the median
@@ -125,16 +126,17 @@ def time_runtime(recognizer, inputs: list[np.ndarray], units, batch: int, repeat
     return statistics.median(times)
 
 
-def decoding_rows(info: dict, files: list[str], amount: float, threads: list[int], repeats: int) -> None:
-    """The shipped model file as ``recognize`` runs it over ``files`` (reading, features,
-    batches of 16, decoding): greedy against the model's default decoding, at each thread
-    count; the median of ``repeats`` passes."""
-    speed = "RTFx" if info["kind"] == "speech" else "lines/s"
-    print(f"\nthe shipped {Path(info['onnx']).name}, files read and decoded as `recognize` does:")
+def decoding_rows(onnx: Path, kind: str, files: list[str], amount: float, threads: list[int], repeats: int) -> None:
+    """The int8 ``onnx`` file as ``recognize`` runs it over ``files`` (reading, features,
+    batches of 16, decoding): greedy against the model's default decoding (its
+    .decoding.json; greedy without one), at each thread count; the median of ``repeats``
+    passes."""
+    speed = "RTFx" if kind == "speech" else "lines/s"
+    print(f"\n{onnx.name}, files read and decoded as `recognize` does:")
     print(f"| decoding | threads | {speed} |\n|---|---|---|")
     for count in threads:
         for decoder in ("greedy", "auto"):
-            recognizer = load_model(info["onnx"], threads=count, decoder=decoder)
+            recognizer = load_model(onnx, threads=count, decoder=decoder)
             walls = []
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -148,9 +150,10 @@ def decoding_rows(info: dict, files: list[str], amount: float, threads: list[int
 
 def int8_model(info: dict, tmp: Path) -> Path:
     """The bundled ONNX file when it is int8 (as shipped), else an int8 export of the checkpoint."""
-    if load_model(info["onnx"], decoder="greedy").session.get_modelmeta().custom_metadata_map["precision"] == "int8":
-        return Path(info["onnx"])
-    path = tmp / f"{info['name']}.int8.onnx"
+    onnx = info.get("onnx")
+    if onnx and load_model(onnx, decoder="greedy").session.get_modelmeta().custom_metadata_map["precision"] == "int8":
+        return Path(onnx)
+    path = tmp / f"{Path(info['name']).stem}.int8.onnx"
     export_onnx(info["checkpoint"], path, int8=True)
     return path
 
@@ -209,6 +212,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--starts-only", action="store_true", help="only the commands' start-up time and memory")
+    parser.add_argument("--checkpoint", nargs="+", metavar="CKPT",
+                        help="time these checkpoints (a training run's best.pt) instead of the bundled models")
     args = parser.parse_args()
     if args.starts_only:
         command_starts(args.repeats)
@@ -224,16 +229,17 @@ def main() -> None:
     print("fp32 matmul peak (best of torch and onnxruntime, this run): "
           + ", ".join(f"{peaks[t]:.0f} GFLOP/s on {t} thread(s)" for t in args.threads))
     tmp = Path(tempfile.mkdtemp())
-    for info in bundled_models():
-        kind, name = info["kind"], info["name"]
+    models = bundled_models() if not args.checkpoint else [{"name": path, "checkpoint": path} for path in args.checkpoint]
+    for info in models:
+        name, torch_model = info["name"], load_model(info["checkpoint"], decoder="greedy")
+        kind = torch_model.kind.name
         files = input_files(kind, args.speech if kind == "speech" else args.handwriting, args.lines)
-        torch_model = load_model(info["checkpoint"], decoder="greedy")
         started = time.perf_counter()
         read = [torch_model.features(f) for f in files]
         prep = time.perf_counter() - started
         inputs, extents, units = zip(*read)
         flops = useful_flops(torch_model.model, inputs)
-        fp32 = tmp / f"{name}.fp32.onnx"
+        fp32 = tmp / f"{Path(name).stem}.fp32.onnx"
         export_onnx(info["checkpoint"], fp32)
         int8 = int8_model(info, tmp)
         amount = sum(extents) if kind == "speech" else len(files)
@@ -257,7 +263,7 @@ def main() -> None:
         for threads in args.threads:
             ratio = results["onnxruntime int8", threads, 1] / results["torch eager fp32", threads, 1]
             print(f"onnxruntime int8 / torch eager fp32 at batch 1, {threads} thread(s): {ratio:.2f}x")
-        decoding_rows(info, files, amount, args.threads, args.repeats)
+        decoding_rows(int8, kind, files, amount, args.threads, args.repeats)
     command_starts(args.repeats)
 
 
