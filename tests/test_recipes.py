@@ -1,10 +1,12 @@
 """The recipes end to end on the real corpora in ../shared/data (skipped where absent)."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import AN4_ARCHIVE, ROOT, SHARED_DATA, needs, run_cli
@@ -206,3 +208,20 @@ def test_peers_script_scores_recognize_as_evaluate_does_and_runs_or_skips_each_p
     assert "PocketSphinx skipped" in done.stdout or "PocketSphinx is not installed" in done.stdout
     assert ("Tesseract 5, fra" in done.stdout) == (shutil.which("tesseract") is not None)
     assert done.stdout.count("| recognize, default decoding |") == 2
+
+
+def test_the_gpu_seeds_script_trains_runs_side_by_side_and_summarizes_the_seeds(yesno_data, tmp_path):
+    """experiments/gpu/seeds.sh, here on the CPU: two seeds of the yesno config, two epochs each."""
+    common = f"train.train_manifest={yesno_data / 'train.jsonl'} train.dev_manifest={yesno_data / 'dev.jsonl'}"
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "BUDGET": "300", "DEVICE": "cpu", "WORKERS": "0",
+           "COMMON": common, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", ROOT / "experiments" / "gpu" / "seeds.sh", ROOT / "configs" / "yesno.yaml",
+                           "train.seed=1 train.epochs=2", "train.seed=2 train.epochs=2"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    runs = sorted(p for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert [p.name for p in runs] == ["train.seed-1_train.epochs-2", "train.seed-2_train.epochs-2"]
+    for run in runs:
+        assert len((run / "metrics.jsonl").read_text().splitlines()) == 2 and (run / "last.pt").exists()
+        assert not list(run.glob("epoch*.pt"))
+    assert "2 seeds of the same settings" in (tmp_path / "out" / "runs.txt").read_text()
