@@ -74,6 +74,26 @@ def test_a_page_at_another_resolution_gives_the_same_lines_scaled():
     assert sum(close) >= 0.85 * len(full), close  # measured: 25 of 28 (a stray stroke may change a box)
 
 
+def test_two_columns_are_read_left_column_first_each_line_whole():
+    """The sample page's text cut in two and set side by side, a gap between: a page of
+    two columns whose lines do not line up."""
+    image = open_image(PAGE)
+    top, bottom = image.crop((60, 300, 1240, 950)), image.crop((60, 950, 1240, 1600))
+    page = Image.new("L", (2 * 1180 + 200, 700), 255)
+    page.paste(top, (0, 20))
+    page.paste(bottom, (1380, 20))
+    middles = [(line.box[1] + line.box[3]) / 2 for line in read_page_xml(PAGE.with_suffix(".xml"))[0].lines]
+    expected = [sum(a + 20 < y < b - 20 for y in middles) for a, b in ((300, 950), (950, 1600))]  # lines wholly in
+    lines = find_lines(to_gray(page))
+    left = [line for line in lines if line.box[2] < 1280]
+    assert lines[: len(left)] == left  # the left column first, each top to bottom
+    for column in (left, lines[len(left) :]):
+        assert [line.box[1] for line in column] == sorted(line.box[1] for line in column)
+    assert expected[0] <= len(left) <= expected[0] + 1 and expected[1] <= len(lines) - len(left) <= expected[1] + 1, (
+        expected, [line.box for line in lines])
+    assert all(line.box[2] - line.box[0] > 500 for line in lines if 60 < line.box[1] < 600)  # none in pieces
+
+
 @needs(VAL_PAGES)
 def test_the_validation_pages_read_almost_as_well_as_their_gold_line_crops():
     """The 35 validation pages at 300 dpi, greedy (measured: precision 99.1 %, recall

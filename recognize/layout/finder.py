@@ -1,6 +1,7 @@
 """Finding the text lines of a page image without a trained model (numpy and scipy).
 
-The page is looked at ``WORK_WIDTH`` pixels wide. Ink is what is darker than the paper
+The page is looked at ``WORK_WIDTH`` pixels wide (wider where its lines lie closer than
+``CLOSE_SPACING``: small writing, several columns). Ink is what is darker than the paper
 (the median pixel) by a third of the way to the darkest ink; long thin horizontal and
 vertical runs of it — the ruling of a form, frames, margins — are removed, so that they
 neither join lines nor become lines. The line spacing is the first strong peak of the
@@ -28,6 +29,8 @@ vertical gaps of no ink wider than the line spacing, and read left to right.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -35,6 +38,9 @@ from scipy import ndimage
 from .page import TextLine
 
 WORK_WIDTH = 1000  # pixels: a letter or A4 page at about 120 dpi
+CLOSE_SPACING = 24  # pixels: lines closer than this at WORK_WIDTH (small writing, columns) ...
+WANTED_SPACING = 36  # ... are looked at wider, so that they lie this far apart
+MAX_WORK_WIDTH = 3000  # pixels: but no wider than this
 RULE_LENGTH = 0.12  # a run of ink this long (share of the page width) is ruling, not writing
 STRIPS = 5  # vertical strips in which line centres are found
 SMALL_PRINT = 0.4  # lines of components under this share of the page's typical height are dropped
@@ -48,14 +54,14 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
     """``(H, W)`` gray page, 0 black and 1 white -> its text lines in reading order
     (columns left to right, lines top to bottom), polygons and baselines in the page's
     pixels. A blank page gives no lines."""
-    scale = WORK_WIDTH / gray.shape[1]
-    small = Image.fromarray(np.round(gray * 255).astype(np.uint8))
-    small = np.asarray(small.resize((WORK_WIDTH, max(1, round(gray.shape[0] * scale))), Image.Resampling.BOX))
-    ink = remove_ruling(ink_of(small.astype(np.float32) / 255))
-    labels, count = ndimage.label(ink, np.ones((3, 3)))
-    if count == 0:
+    ink, scale = work_ink(gray, WORK_WIDTH)
+    if not ink.any():
         return []
-    spacing = line_spacing(ink.sum(1).astype(np.float64))
+    spacing = line_spacing(ink)
+    if spacing < CLOSE_SPACING and WORK_WIDTH < gray.shape[1]:  # small writing, or columns: look closer
+        ink, scale = work_ink(gray, min(gray.shape[1], MAX_WORK_WIDTH, round(WORK_WIDTH * WANTED_SPACING / spacing)))
+        spacing = line_spacing(ink)
+    labels, count = ndimage.label(ink, np.ones((3, 3)))
     components = Components(labels, count, spacing)
     text = components.text_mask()
     spans = [(x0, x1, [c + (x0, 0) for c in line_centres(text[:, x0:x1], spacing)])
@@ -66,6 +72,14 @@ def find_lines(gray: np.ndarray) -> list[TextLine]:
     lines = [m for m in lines if components.height_of(m) >= SMALL_PRINT * typical
              and components.area_of(m) >= 0.5 * typical**2]
     return [line_of(components, members, scale) for members in lines]
+
+
+def work_ink(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """``(H, W)`` gray page -> its ink without ruling, ``width`` pixels wide, and the scale."""
+    scale = width / gray.shape[1]
+    small = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    small = np.asarray(small.resize((width, max(1, round(gray.shape[0] * scale))), Image.Resampling.BOX))
+    return remove_ruling(ink_of(small.astype(np.float32) / 255)), scale
 
 
 def ink_of(gray: np.ndarray) -> np.ndarray:
@@ -107,9 +121,19 @@ def smooth(values: np.ndarray, sigma: float) -> np.ndarray:
     return np.convolve(np.pad(values, radius, mode="edge"), kernel / kernel.sum(), mode="valid")
 
 
-def line_spacing(profile: np.ndarray, shortest: int = 8) -> int:
-    """Rows from one line to the next: the first autocorrelation peak of the rows' ink
-    ``profile`` that reaches 0.6 of the strongest (the strongest may be twice the spacing)."""
+def line_spacing(ink: np.ndarray) -> int:
+    """Rows from one line to the next in ``(H, W)`` bool ``ink``: the median over vertical
+    strips (so that columns whose lines do not line up are each measured alone) of
+    :func:`profile_period` of the strip's rows' ink."""
+    edges = np.linspace(0, ink.shape[1], STRIPS + 1).astype(int)
+    strips = [ink[:, a:b].sum(1).astype(np.float64) for a, b in itertools.pairwise(edges)]
+    inked = [p for p in strips if p.sum() > 0.1 * max(q.sum() for q in strips)]
+    return int(np.median([profile_period(p) for p in inked]))
+
+
+def profile_period(profile: np.ndarray, shortest: int = 8) -> int:
+    """The first autocorrelation peak of a rows' ink ``profile`` that reaches 0.6 of the
+    strongest (the strongest may be twice the spacing); 20 when there is none."""
     centred = profile - profile.mean()
     ac = np.correlate(centred, centred, "full")[len(centred) - 1 :][: len(centred) // 3]
     peaks = [i for i in range(shortest, len(ac) - 1) if ac[i] >= ac[i - 1] and ac[i] > ac[i + 1] and ac[i] > 0]
