@@ -175,7 +175,7 @@ class BeamSearch:
             frame = log_probs[t]
             k = min(o.top_k, len(frame))
             best = np.argpartition(frame, -k)[-k:]
-            candidates = [int(c) for c in best if c != 0 and frame[c] > o.prune]
+            candidates = [(int(c), float(frame[c])) for c in best if c != 0 and frame[c] > o.prune]
             blank = float(frame[0])
             if not candidates:  # a blank frame (most of them): every prefix stays, in the same order
                 for p in beam:
@@ -187,8 +187,7 @@ class BeamSearch:
                 same = following.get(p.labels) or following.setdefault(p.labels, p.child())
                 same.p_b = _add(same.p_b, total + blank)
                 last = p.labels[-1] if p.labels else None
-                for c in candidates:
-                    pc = float(frame[c])
+                for c, pc in candidates:
                     if c == last:  # the same label again: the same prefix, unless a blank came between
                         same.p_nb = _add(same.p_nb, p.p_nb + pc)
                         if p.p_nb > NEG and same.tokens:
