@@ -5,7 +5,8 @@ The page is looked at ``WORK_WIDTH`` pixels wide (wider where its lines lie clos
 (the median pixel) by a third of the way to the darkest ink; long thin horizontal and
 vertical runs of it — the ruling of a form, frames, margins — are removed, so that they
 neither join lines nor become lines. The line spacing is the first strong peak of the
-rows' ink profile's autocorrelation. The ink's connected components then make lines:
+rows' ink profile's autocorrelation (the median over vertical strips). The ink's
+connected components then make lines:
 
 1. in each of ``STRIPS`` vertical strips of a column, the rows' ink profile (smoothed at
    a sixth of the spacing) has a peak per line; peaks of neighbouring strips at the same
@@ -205,11 +206,11 @@ def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
     if not heights:
         return []
     floor = PEAK_FLOOR * np.percentile(heights, 90)
-    strips = [(x, separate([i for i in peaks if profile[i] > floor], profile, spacing)) for x, profile, peaks in strips]
+    kept = [(x, separate([i for i in peaks if profile[i] > floor], profile, spacing)) for x, profile, peaks in strips]
     slant = 0.0
     for _ in range(2):  # the second time, lines not yet followed far start at the page's slant
         chains: list[list[tuple[float, float]]] = []
-        for x, ys in strips:
+        for x, ys in kept:
             link(chains, x, ys, spacing, reach=2.5 * (edges[1] - edges[0]), slant=slant)
         chains = join_broken(chains, spacing, slant)
         slopes = [slope_of(chain, 0.0) for chain in chains if len(chain) >= 3]
