@@ -225,3 +225,19 @@ def test_the_gpu_seeds_script_trains_runs_side_by_side_and_summarizes_the_seeds(
         assert len((run / "metrics.jsonl").read_text().splitlines()) == 2 and (run / "last.pt").exists()
         assert not list(run.glob("epoch*.pt"))
     assert "2 seeds of the same settings" in (tmp_path / "out" / "runs.txt").read_text()
+
+
+@pytest.mark.parametrize("row, options", [("8 kHz", ["--sample-rate", "8000"]),
+                                          ("pink noise, 20 dB SNR", ["--snr", "20", "--noise", "pink"]),
+                                          ("a second of silence before and after", ["--pad", "1"])])
+def test_the_an4_dev_copies_read_as_the_recipe_readme_says(row, options, an4_dev, tmp_path):
+    """Stage 7's copies of the dev speakers (`recognize degrade`) read by the bundled model with
+    its default decoding, against the recipe README's "Other channels" table."""
+    copy = tmp_path / "copy.jsonl"
+    assert run_cli("degrade", an4_dev, "-o", copy, *options).returncode == 0
+    done = run_cli("evaluate", copy, "--json", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    readme = (ROOT / "recipes" / "an4" / "README.md").read_text()
+    wer, cer = (float(x) / 100 for x in re.search(rf"\| {row} \| (\d+\.\d+) % / (\d+\.\d+) % \|", readme).groups())
+    assert summary["wer"] == pytest.approx(wer, abs=0.002) and summary["cer"] == pytest.approx(cer, abs=0.002)
