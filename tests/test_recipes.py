@@ -239,5 +239,8 @@ def test_the_an4_dev_copies_read_as_the_recipe_readme_says(row, options, an4_dev
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     readme = (ROOT / "recipes" / "an4" / "README.md").read_text()
-    wer, cer = (float(x) / 100 for x in re.search(rf"\| {row} \| (\d+\.\d+) % / (\d+\.\d+) % \|", readme).groups())
+    figures = re.search(rf"\| {row} \| (\d+\.\d+) % / (\d+\.\d+) % \|", readme).groups()
+    wer, cer = (float(x) / 100 for x in figures)
     assert summary["wer"] == pytest.approx(wer, abs=0.002) and summary["cer"] == pytest.approx(cer, abs=0.002)
+    card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
+    assert "| {} % | {} % |".format(*figures) in card  # the card's row says the same
