@@ -244,3 +244,12 @@ def test_the_an4_dev_copies_read_as_the_recipe_readme_says(row, options, an4_dev
     assert summary["wer"] == pytest.approx(wer, abs=0.002) and summary["cer"] == pytest.approx(cer, abs=0.002)
     card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
     assert "| {} % | {} % |".format(*figures) in card  # the card's row says the same
+
+
+def test_beam_speed_compares_this_beam_search_with_a_commits_on_the_same_log_probs(sample_manifest):
+    """experiments/beam_speed.py against this checkout's own HEAD: the same outputs."""
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "beam_speed.py", "--against", "HEAD", "--model", "an4",
+                           "--manifest", sample_manifest, "--repeats", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"an4, 2 items from .*: HEAD [\d.]+ s, this checkout [\d.]+ s \(CPU\): [\d.]+x faster; 0 outputs "
+                     r"differ", done.stdout), done.stdout

@@ -1,0 +1,78 @@
+"""How much faster is the beam search than it was at another commit, with what output?
+
+    python experiments/beam_speed.py --against 99392a0 [--model copiste] [--manifest data/copiste/val.jsonl]
+
+The bundled model's log-probabilities over the manifest are computed once; then the
+beam search of this checkout and that of the commit (its ``recognize/decoding/beam.py``,
+with the model's own decoding settings) decode them in turn, ``--repeats`` times. Prints
+each one's CPU seconds, the median ratio and how many outputs differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recognize.decoding import beam
+from recognize.inputs.manifest import media_path, read_manifest
+from recognize.kinds import kind_named
+from recognize.models import BUNDLED
+from recognize.runtime.loading import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+OPTIONS = ("beam_size", "top_k", "prune", "lm", "alpha", "beta", "lexicon", "hotwords", "nbest")
+
+
+def beam_at(commit: str):
+    """The ``recognize.decoding.beam`` module as it was at ``commit``."""
+    source = subprocess.run(["git", "show", f"{commit}:recognize/decoding/beam.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "beam_then.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("recognize.decoding.beam_then", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", required=True, metavar="COMMIT")
+    parser.add_argument("--model", default="copiste", choices=sorted(BUNDLED))
+    parser.add_argument("--manifest", help="default: the model's dev split (data/copiste/val.jsonl, data/an4/dev.jsonl)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    manifest = args.manifest or {"copiste": "data/copiste/val.jsonl", "an4": "data/an4/dev.jsonl"}[args.model]
+    recognizer = load_model(args.model, kind_named(BUNDLED[args.model]), threads=1)
+    now = recognizer.decode
+    if not isinstance(now, beam.BeamSearch):
+        sys.exit(f"{args.model}: its default decoding is not a beam search")
+    rows = read_manifest(manifest)
+    log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
+    then_module = beam_at(args.against)
+    then = then_module.BeamSearch(then_module.BeamOptions(**{k: getattr(now.options, k) for k in OPTIONS}))
+    seconds, texts = {"now": [], "then": []}, {}
+    for _ in range(args.repeats):
+        for name, decoder in (("then", then), ("now", now)):
+            started = time.process_time()
+            texts[name] = [decoder(lp[None], np.array([len(lp)]), recognizer.alphabet, recognizer.frame_unit)[0].text
+                           for lp in log_probs]
+            seconds[name].append(time.process_time() - started)
+    ratio = statistics.median(seconds["then"]) / statistics.median(seconds["now"])
+    differ = sum(a != b for a, b in zip(texts["then"], texts["now"]))
+    print(f"{args.model}, {len(rows)} items from {manifest}: {args.against} "
+          f"{', '.join(f'{t:.2f}' for t in seconds['then'])} s, this checkout "
+          f"{', '.join(f'{t:.2f}' for t in seconds['now'])} s (CPU): {ratio:.2f}x faster; {differ} outputs differ")
+
+
+if __name__ == "__main__":
+    main()
