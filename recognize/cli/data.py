@@ -61,8 +61,9 @@ def add_degrade(sub) -> None:
                        "or with silence around them",
                        description="Robustness dev sets: each recording resampled, padded with silence and "
                                    "given noise (in that order), written as 16-bit WAV into a folder named "
-                                   "after the new manifest, beside it.")
-    p.add_argument("manifest")
+                                   "after the new manifest, beside it. Example: recognize degrade "
+                                   "data/an4/dev.jsonl -o data/an4/dev-8k.jsonl --sample-rate 8000")
+    p.add_argument("manifest", help="a speech manifest (JSON Lines with audio and text)")
     p.add_argument("-o", "--output", required=True, metavar="MANIFEST", help="the JSON Lines manifest to write")
     p.add_argument("--sample-rate", type=count(), default=16000, metavar="HZ",
                    help="the copies' rate (default 16000; 8000: the telephone band)")
