@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,6 @@ from recognize.models import BUNDLED
 from recognize.runtime.loading import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-OPTIONS = ("beam_size", "top_k", "prune", "lm", "alpha", "beta", "lexicon", "hotwords", "nbest")
 
 
 def beam_at(commit: str):
@@ -48,7 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", required=True, metavar="COMMIT")
     parser.add_argument("--model", default="copiste", choices=sorted(BUNDLED))
-    parser.add_argument("--manifest", help="default: the model's dev split (data/copiste/val.jsonl, data/an4/dev.jsonl)")
+    parser.add_argument("--manifest",
+                        help="default: the model's dev split (data/copiste/val.jsonl, data/an4/dev.jsonl)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     manifest = args.manifest or {"copiste": "data/copiste/val.jsonl", "an4": "data/an4/dev.jsonl"}[args.model]
@@ -59,7 +60,8 @@ def main() -> None:
     rows = read_manifest(manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
     then_module = beam_at(args.against)
-    then = then_module.BeamSearch(then_module.BeamOptions(**{k: getattr(now.options, k) for k in OPTIONS}))
+    options = {f.name: getattr(now.options, f.name) for f in fields(then_module.BeamOptions)}  # as the model's
+    then = then_module.BeamSearch(then_module.BeamOptions(**options))
     seconds, texts = {"now": [], "then": []}, {}
     for _ in range(args.repeats):
         for name, decoder in (("then", then), ("now", now)):

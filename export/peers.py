@@ -73,9 +73,20 @@ def tesseract_scores(output: str, rows: list[dict]) -> dict:
     return {"wer": errors["wer"], "cer": errors["cer"]}
 
 
-def evaluate_command(manifest: str, decoder: str | None) -> list:
-    return [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json",
-            *(["--decoder", decoder] if decoder else [])]
+def recognize_contenders(manifest: str) -> dict:
+    """``recognize evaluate`` of ``manifest`` on one thread, default decoding and greedy."""
+    command = [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json"]
+    return {"recognize, default decoding": command, "recognize, greedy": [*command, "--decoder", "greedy"]}
+
+
+def race(contenders: dict, repeats: int, score=lambda name, out: json.loads(out)) -> tuple[dict, dict]:
+    """Each contender's command run ``repeats`` times, the contenders in turn: ``(walls,
+    scores)``, each one's wall seconds and ``score(name, stdout)`` of its last run."""
+    walls, scores = {}, {}
+    for _ in range(repeats):
+        for name, command in contenders.items():
+            scores[name] = score(name, timed(command, walls, name))
+    return walls, scores
 
 
 def speech(manifest: str, dictionary: str, repeats: int) -> None:
@@ -83,8 +94,7 @@ def speech(manifest: str, dictionary: str, repeats: int) -> None:
 
     rows = read_manifest(manifest)
     seconds = sum(duration_of(row) for row in rows)
-    contenders = {"recognize, default decoding": evaluate_command(manifest, None),
-                  "recognize, greedy": evaluate_command(manifest, "greedy")}
+    contenders = recognize_contenders(manifest)
     try:
         import pocketsphinx  # noqa: F401
     except ImportError:
@@ -99,10 +109,7 @@ def speech(manifest: str, dictionary: str, repeats: int) -> None:
                            check=True, capture_output=True, cwd=ROOT)
             contenders["PocketSphinx 5, AN4 trigram and dictionary"] = [
                 sys.executable, __file__, "pocketsphinx", manifest, str(lm), dictionary]
-    walls, scores = {}, {}
-    for _ in range(repeats):
-        for name, command in contenders.items():
-            scores[name] = json.loads(timed(command, walls, name))
+    walls, scores = race(contenders, repeats)
     table(f"{Path(manifest).name}: {len(rows)} recordings, {seconds:.1f} s of audio", "RTFx", seconds, walls, scores)
 
 
@@ -110,19 +117,15 @@ def handwriting(manifest: str, repeats: int) -> None:
     from recognize.inputs.manifest import media_path, read_manifest
 
     rows = read_manifest(manifest)
-    contenders = {"recognize, default decoding": evaluate_command(manifest, None),
-                  "recognize, greedy": evaluate_command(manifest, "greedy")}
+    contenders = recognize_contenders(manifest)
     if shutil.which("tesseract") is None:
         print("Tesseract is not installed (apt install tesseract-ocr tesseract-ocr-fra): skipped")
     else:
         images = Path(tempfile.mkdtemp()) / "images.txt"
         images.write_text("".join(str(Path(media_path(row)).resolve()) + "\n" for row in rows))
         contenders["Tesseract 5, fra, --psm 7"] = ["tesseract", images, "stdout", "-l", "fra", "--psm", "7"]
-    walls, scores = {}, {}
-    for _ in range(repeats):
-        for name, command in contenders.items():
-            out = timed(command, walls, name)
-            scores[name] = tesseract_scores(out, rows) if name.startswith("Tesseract") else json.loads(out)
+    walls, scores = race(contenders, repeats, lambda name, out: tesseract_scores(out, rows)
+                         if name.startswith("Tesseract") else json.loads(out))
     table(f"{Path(manifest).name}: {len(rows)} line images", "lines/s", len(rows), walls, scores)
 
 

@@ -126,10 +126,16 @@ def line_spacing(ink: np.ndarray) -> int:
     """Rows from one line to the next in ``(H, W)`` bool ``ink``: the median over vertical
     strips (so that columns whose lines do not line up are each measured alone) of
     :func:`profile_period` of the strip's rows' ink."""
-    edges = np.linspace(0, ink.shape[1], STRIPS + 1).astype(int)
-    strips = [ink[:, a:b].sum(1).astype(np.float64) for a, b in itertools.pairwise(edges)]
+    strips = [rows for _, rows in strip_profiles(ink)]
     inked = [p for p in strips if p.sum() > 0.1 * max(q.sum() for q in strips)]
     return int(np.median([profile_period(p) for p in inked]))
+
+
+def strip_profiles(mask: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """``(x, rows)`` of each of ``STRIPS`` vertical strips of ``(H, W)`` bool ``mask``: x its
+    middle, rows ``(H,)`` float its pixels in each row."""
+    edges = np.linspace(0, mask.shape[1], STRIPS + 1).astype(int)
+    return [((a + b) / 2, mask[:, a:b].sum(1).astype(np.float64)) for a, b in itertools.pairwise(edges)]
 
 
 def profile_period(profile: np.ndarray, shortest: int = 8) -> int:
@@ -195,13 +201,12 @@ def columns(text: np.ndarray, spacing: int) -> list[tuple[int, int]]:
 def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
     """Each line's centre as ``(n, 2)`` points (x, y): the rows' ink profile's peaks in
     vertical strips of ``text``, linked from strip to strip."""
-    edges = np.linspace(0, text.shape[1], STRIPS + 1).astype(int)
     strips = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        profile = smooth(text[:, a:b].sum(1).astype(np.float64), spacing / 6)
+    for x, rows in strip_profiles(text):
+        profile = smooth(rows, spacing / 6)
         peaks = [i for i in range(1, len(profile) - 1)
                  if profile[i] >= profile[i - 1] and profile[i] > profile[i + 1] and profile[i] > 0]
-        strips.append(((a + b) / 2, profile, peaks))
+        strips.append((x, profile, peaks))
     heights = [profile[i] for _, profile, peaks in strips for i in peaks]
     if not heights:
         return []
@@ -211,7 +216,7 @@ def line_centres(text: np.ndarray, spacing: int) -> list[np.ndarray]:
     for _ in range(2):  # the second time, lines not yet followed far start at the page's slant
         chains: list[list[tuple[float, float]]] = []
         for x, ys in kept:
-            link(chains, x, ys, spacing, reach=2.5 * (edges[1] - edges[0]), slant=slant)
+            link(chains, x, ys, spacing, reach=2.5 * (text.shape[1] // STRIPS), slant=slant)
         chains = join_broken(chains, spacing, slant)
         slopes = [slope_of(chain, 0.0) for chain in chains if len(chain) >= 3]
         slant = float(np.median(slopes)) if slopes else 0.0
