@@ -8,6 +8,9 @@ and keeps its traceback.
 class RecognizeError(Exception):
     """Base class: a problem with the user's input, reported without a traceback."""
 
+    def __str__(self) -> str:  # one line, whatever a file name in it holds
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
+
 
 class ConfigError(RecognizeError):
     """A config file or ``--set`` override names an unknown key, a wrong type or an impossible value."""

@@ -4,7 +4,7 @@ crash with a traceback (hypothesis)."""
 
 import numpy as np
 from conftest import LINES, SAMPLES
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from recognize.decoding.greedy import greedy_decode
@@ -171,6 +171,7 @@ def test_any_arpa_lines_load_or_give_one_line(tmp_path, lines):
 @FAST
 @given(name=st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00/"), min_size=1,
                     max_size=20), parent=st.sampled_from(["", "sub/", "file/"]))
+@example(name="\n", parent="file/")  # a line break in the name once made the error two lines
 def test_any_output_path_is_written_whole_or_one_line(tmp_path, name, parent):
     from recognize.atomic import atomic_write_text
 
