@@ -17,6 +17,7 @@ beam keeps them in sight.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -62,20 +63,21 @@ class BeamOptions:
             self.first_words[words[0]] = max(self.first_words.get(words[0], 0.0), weight)
 
 
-@dataclass
-class _Prefix:
-    labels: tuple
-    text_score: float  # alpha * LM + beta * units + committed hotword bonus
-    context: tuple  # LM history (units), at most order - 1
-    partial: str  # the word being spelled
-    words: tuple  # completed words (for hotword phrases)
-    tokens: tuple  # (label, first frame, last frame, best posterior) per emitted label
-    p_b: float = NEG
-    p_nb: float = NEG
+class _Text:
+    """A label prefix as text: what its characters add to the score (LM, bonuses), the
+    same whichever frames they were read at, so each is worked out once per utterance.
+    ``kids`` maps a label to the prefix one label longer (None where it is not allowed)."""
 
-    def child(self) -> "_Prefix":
-        """The same text at the next frame, with no probability yet."""
-        return _Prefix(self.labels, self.text_score, self.context, self.partial, self.words, self.tokens)
+    __slots__ = ("context", "kids", "labels", "partial", "rank_bonus", "score", "words")
+
+    def __init__(self, labels: tuple, score: float, context: tuple, partial: str, words: tuple, rank_bonus: float):
+        self.labels = labels
+        self.score = score  # alpha * LM + beta * units + committed hotword bonus
+        self.rank_bonus = rank_bonus  # the score plus the hint of a hotword being spelled: ranks the beam
+        self.context = context  # LM history (units), at most order - 1
+        self.partial = partial  # the word being spelled
+        self.words = words  # completed words (for hotword phrases)
+        self.kids: dict = {}
 
 
 class BeamSearch:
@@ -90,6 +92,8 @@ class BeamSearch:
             f", LM {lm_name or o.lm.unit + ' ' + str(o.lm.order) + '-gram'}, alpha {o.alpha}, beta {o.beta}"
             if o.lm is not None else "") + (f", lexicon of {len(o.lexicon)} words" if o.lexicon else "") + (
             f", hotwords {sorted(o.hotwords)}" if o.hotwords else "") + ")"
+        weights = [max(w, 0.0) for w in o.phrases.values()] or [0.0]
+        self.bonus_bound = max(o.beta, 0.0) + sum(weights) + max(weights)  # the most one label adds to a score
 
     def __call__(self, log_probs, lengths, alphabet, frame_unit) -> list[Hypothesis]:
         log_probs = np.asarray(log_probs)
@@ -99,7 +103,7 @@ class BeamSearch:
 
     # ---- the text side: what appending one character does to a prefix ----
 
-    def _word_score(self, p: _Prefix, word: str) -> tuple[float, tuple] | None:
+    def _word_score(self, p: _Text, word: str) -> tuple[float, tuple] | None:
         """(score added, new LM context) for completing ``word``; None if the lexicon forbids it."""
         o = self.options
         if o.prefixes is not None and word not in o.lexicon:
@@ -123,36 +127,38 @@ class BeamSearch:
                 best = max(best, weight * len(partial) / len(word))
         return best
 
-    def _extend(self, p: _Prefix, label: int, char: str, t: int, prob: float) -> _Prefix | None:
+    def _text(self, labels: tuple, score: float, context: tuple, partial: str, words: tuple) -> _Text:
+        return _Text(labels, score, context, partial, words,
+                     score + self._hint(partial) if self.options.first_words else score)
+
+    def _extend(self, p: _Text, label: int, char: str) -> _Text | None:
+        """The prefix ``p`` followed by ``label``; None if that is not allowed."""
         o = self.options
-        char_lm = o.lm is not None and o.lm.unit == "char"
-        score, context, partial, words = p.text_score, p.context, p.partial, p.words
+        score, context, partial, words = p.score, p.context, p.partial, p.words
         if char == " ":
             if not partial:  # a space at the start or after a space changes nothing
                 return None
-            done = self._word_score(p, partial)
-            if done is None:
-                return None
-            added, context = done
-            score += added
+            if o.lm is None or o.lm.unit == "word" or o.phrases or o.prefixes is not None:
+                done = self._word_score(p, partial)
+                if done is None:
+                    return None
+                added, context = done
+                score += added
             words, partial = words + (partial,), ""
         else:
             partial += char
             if o.prefixes is not None and partial not in o.prefixes:
                 return None
-        if char_lm:  # the context is the character history, which completing a word leaves as it was
+        if o.lm is not None and o.lm.unit == "char":  # the context is the character history
             unit = SPACE if char == " " else char
             score += o.alpha * LN10 * o.lm.score(context, unit) + o.beta
-            context = (context + (unit,))[-(o.lm.order - 1):] if o.lm.order > 1 else ()
-        return _Prefix(p.labels + (label,), score, context, partial, words, p.tokens + ((label, t, t, prob),))
+            context = (context + (unit,))[1 - o.lm.order:] if o.lm.order > 1 else ()
+        return self._text(p.labels + (label,), score, context, partial, words)
 
-    def _total(self, p: _Prefix) -> float:
-        return _add(p.p_b, p.p_nb) + p.text_score + (self._hint(p.partial) if self.options.first_words else 0.0)
-
-    def _finish(self, p: _Prefix) -> float | None:
+    def _finish(self, p: _Text) -> float | None:
         """The text score of a prefix as a whole sentence; None if the lexicon forbids its last word."""
         o = self.options
-        score, context = p.text_score, p.context
+        score, context = p.score, p.context
         if p.partial:
             done = self._word_score(p, p.partial)
             if done is None:
@@ -165,62 +171,105 @@ class BeamSearch:
 
     # ---- the search ----
 
-    def decode_one(self, log_probs: np.ndarray, alphabet, frame_unit: float) -> Hypothesis:
+    def _candidates(self, log_probs: np.ndarray) -> list[list[tuple[int, float]]]:
+        """Per frame, the ``top_k`` most likely labels but the blank above ``prune``: (label, log-prob)."""
         o = self.options
-        symbols = alphabet.symbols
-        root = _Prefix((), 0.0, ("<s>",) if o.lm is not None else (), "", (), ())
-        root.p_b = 0.0
-        beam = [root]
-        for t in range(len(log_probs)):
-            frame = log_probs[t]
-            k = min(o.top_k, len(frame))
-            best = np.argpartition(frame, -k)[-k:]
-            candidates = [(int(c), float(frame[c])) for c in best if c != 0 and frame[c] > o.prune]
-            blank = float(frame[0])
-            if not candidates:  # a blank frame (most of them): every prefix stays, in the same order
-                for p in beam:
-                    p.p_b, p.p_nb = _add(p.p_b, p.p_nb) + blank, NEG
-                continue
-            following: dict[tuple, _Prefix] = {}
-            for p in beam:
-                total = _add(p.p_b, p.p_nb)
-                same = following.get(p.labels) or following.setdefault(p.labels, p.child())
-                same.p_b = _add(same.p_b, total + blank)
-                last = p.labels[-1] if p.labels else None
-                for c, pc in candidates:
-                    if c == last:  # the same label again: the same prefix, unless a blank came between
-                        same.p_nb = _add(same.p_nb, p.p_nb + pc)
-                        if p.p_nb > NEG and same.tokens:
-                            label, start, _, prob = same.tokens[-1]
-                            same.tokens = same.tokens[:-1] + ((label, start, t, max(prob, math.exp(pc))),)
-                        source = p.p_b
-                    else:
-                        source = total
-                    if source == NEG:
-                        continue
-                    key = p.labels + (c,)
-                    child = following.get(key)
-                    if child is None:
-                        child = self._extend(p, c, symbols[c], t, math.exp(pc))
-                        if child is None:
-                            continue
-                        following[key] = child
-                    child.p_nb = _add(child.p_nb, source + pc)
-            beam = sorted(following.values(), key=self._total, reverse=True)[: o.beam_size]
+        k = min(o.top_k, log_probs.shape[1])
+        best = np.argpartition(log_probs, -k, axis=1)[:, -k:]
+        scores = np.take_along_axis(log_probs, best, axis=1)
+        keep = (best != 0) & (scores > o.prune)
+        return [[(c, s) for c, s, ok in zip(cs, ss, oks) if ok]
+                for cs, ss, oks in zip(best.tolist(), scores.astype(np.float64).tolist(), keep.tolist())]
+
+    def decode_one(self, log_probs: np.ndarray, alphabet, frame_unit: float) -> Hypothesis:
+        """The best labelling of one utterance's ``log_probs`` (T, V)."""
+        o = self.options
+        root = self._text((), 0.0, ("<s>",) if o.lm is not None else (), "", ())
+        # the beam: prefix -> [log p ending in blank, log p ending in a label, tokens]; tokens
+        # are linked: (earlier tokens, label, first frame, last frame, best posterior)
+        beam = {root: [0.0, NEG, None]}
+        blanks = log_probs[:, 0].astype(np.float64).tolist()
+        for t, (candidates, blank) in enumerate(zip(self._candidates(log_probs), blanks)):
+            if candidates:
+                beam = self._step(beam, candidates, blank, t, alphabet.symbols)
+            else:  # a blank frame (most of them): every prefix stays, in the same order
+                for entry in beam.values():
+                    entry[0], entry[1] = _add(entry[0], entry[1]) + blank, NEG
+        return self._hypothesis(beam, alphabet, frame_unit)
+
+    def _step(self, beam: dict, candidates: list, blank: float, t: int, symbols) -> dict:
+        """The beam after frame ``t``, whose labels but the blank are ``candidates``."""
+        following: dict[_Text, list] = {}
+        unseen = []  # new prefixes, text not worked out yet: (acoustic + parent's score, acoustic, parent, label, ...)
+        for p, (p_b, p_nb, tokens) in beam.items():
+            total = _add(p_b, p_nb)
+            same = following.get(p)
+            if same is None:
+                same = following[p] = [NEG, NEG, tokens]
+            same[0] = _add(same[0], total + blank)
+            last = p.labels[-1] if p.labels else None
+            for c, pc in candidates:
+                if c == last:  # the same label again: the same prefix, unless a blank came between
+                    same[1] = _add(same[1], p_nb + pc)
+                    if p_nb > NEG and same[2] is not None:
+                        before, label, start, _, prob = same[2]
+                        same[2] = (before, label, start, t, max(prob, math.exp(pc)))
+                    source = p_b
+                else:
+                    source = total
+                if source == NEG:
+                    continue
+                child = p.kids.get(c, p)  # p itself: not worked out yet
+                if child is p:
+                    unseen.append((source + pc + p.score, source + pc, p, c, tokens, pc))
+                elif child is not None:
+                    entry = following.get(child)
+                    if entry is None:
+                        entry = following[child] = [NEG, NEG, (tokens, c, t, t, math.exp(pc))]
+                    entry[1] = _add(entry[1], source + pc)
+        ranked = [(_add(e[0], e[1]) + p.rank_bonus, p, e) for p, e in following.items()]
+        if unseen:
+            self._admit(ranked, unseen, symbols, t)
+        ranked.sort(key=lambda item: item[0], reverse=True)
+        return {p: e for _, p, e in ranked[: self.options.beam_size]}
+
+    def _admit(self, ranked: list, unseen: list, symbols, t: int) -> None:
+        """Add to ``ranked`` (rank, prefix, entry) the prefixes of ``unseen`` that can enter
+        the beam: their text (LM scores) is worked out best bound first, and only while the
+        bound beats the beam's last place. A label adds at most the unit bonus and the
+        hotword weights to a prefix's score (an LM probability is at most 1)."""
+        size = self.options.beam_size
+        places = sorted(-r for r, _, _ in ranked)  # negated ranks, best first
+        unseen.sort(key=lambda u: u[0], reverse=True)
+        for bound, acoustic, p, c, tokens, pc in unseen:
+            if len(places) >= size and bound + self.bonus_bound <= -places[size - 1]:
+                break  # neither this one nor any after it can enter the beam
+            child = p.kids[c] = self._extend(p, c, symbols[c])
+            if child is not None:
+                rank = acoustic + child.rank_bonus
+                ranked.append((rank, child, [NEG, acoustic, (tokens, c, t, t, math.exp(pc))]))
+                bisect.insort(places, -rank)
+
+    def _hypothesis(self, beam: dict, alphabet, frame_unit: float) -> Hypothesis:
+        """The best of the last beam as a whole sentence (LM end of sentence, last word), with the n-best."""
         finished = []
-        for p in beam:
+        for p, (p_b, p_nb, tokens) in beam.items():
             text_score = self._finish(p)
             if text_score is not None:
-                finished.append((_add(p.p_b, p.p_nb) + text_score, p))
+                finished.append((_add(p_b, p_nb) + text_score, p, tokens))
         if not finished:  # the lexicon ruled every prefix out: keep the acoustically best
-            finished = [(_add(p.p_b, p.p_nb), p) for p in beam]
+            finished = [(_add(p_b, p_nb), p, tokens) for p, (p_b, p_nb, tokens) in beam.items()]
         finished.sort(key=lambda x: x[0], reverse=True)
-        score, p = finished[0]
-        tokens = [Token(label, start, end + 1, prob) for label, start, end, prob in p.tokens]
-        text = " ".join(alphabet.decode(p.labels).split())
+        _, best, linked = finished[0]
+        tokens = []
+        while linked is not None:
+            linked, label, start, end, prob = linked
+            tokens.append(Token(label, start, end + 1, prob))
+        tokens.reverse()
+        text = " ".join(alphabet.decode(best.labels).split())
         hyp = Hypothesis(text, tokens, words_from_tokens(tokens, alphabet, frame_unit), frame_unit)
         hyp.alternatives = [{"text": " ".join(alphabet.decode(q.labels).split()), "score": round(s, 3)}
-                            for s, q in finished[: o.nbest]]
+                            for s, q, _ in finished[: self.options.nbest]]
         return hyp
 
 
