@@ -3,23 +3,26 @@ from contextlib import nullcontext
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SAMPLES
+from conftest import SAMPLES, run_cli
 
 from recognize.config import FeatureConfig
 from recognize.errors import AudioError
 from recognize.inputs.audio import (
     LOG_FLOOR,
     MAX_LEVEL_GAIN_DB,
+    STEADY_RANGE_DB,
     analysis_frames,
     level_gain_db,
     load_audio,
     log_mel,
+    loudness_range_db,
     mel_filterbank,
     num_frames,
     speech_level_db,
     vtlp_warp,
 )
 from recognize.runtime.long_audio import stream_segments
+from recognize.training.augment import add_noise, coloured_noise
 
 WAV = SAMPLES / "cen8-mmtm-b.wav"
 CFG = FeatureConfig()
@@ -148,6 +151,37 @@ def test_a_near_silent_recording_is_raised_by_at_most_the_cap(wave):
     np.testing.assert_allclose(log_mel(hiss, levelled), log_mel(raised, CFG), atol=1e-4)
     silence = np.zeros(8000, dtype=np.float32)
     np.testing.assert_array_equal(log_mel(silence, levelled), log_mel(silence, CFG))
+
+
+STEADY = [(colour, seconds, rms) for colour in ("white", "pink", "brown") for seconds in (0.5, 3) for rms in (1e-4, 0.3)]
+
+
+@pytest.mark.parametrize("colour, seconds, rms", STEADY)
+def test_steady_noise_has_a_small_loudness_range_and_speech_a_large_one_even_under_noise(wave, colour, seconds, rms):
+    rng = np.random.default_rng(1)
+    noise = (coloured_noise(int(seconds * 16000), colour, rng) * rms).astype(np.float32)
+    assert loudness_range_db(log_mel(noise, CFG), CFG) < STEADY_RANGE_DB - 2
+    noisy = add_noise(wave, 5.0, colour, rng)  # 5 dB under the noise: the model reads little, but it is speech
+    assert loudness_range_db(log_mel(noisy, CFG), CFG) > STEADY_RANGE_DB + 5
+
+
+def test_no_words_come_out_of_silence_or_steady_noise_and_speech_in_it_still_reads(tmp_path, wave):
+    """The bundled model, as a user runs it: files of silence and noise read as nothing
+    (it read white noise as X, pink as E, faint hiss as C); a real recording under white
+    noise at 10 dB SNR still reads."""
+    rng = np.random.default_rng(2)
+    files = [tmp_path / "silence.wav"]
+    sf.write(files[0], np.zeros(32000, np.float32), 16000)
+    for colour, seconds, rms in STEADY:
+        files.append(tmp_path / f"{colour}-{seconds}-{rms}.wav")
+        sf.write(files[-1], coloured_noise(int(seconds * 16000), colour, rng) * rms, 16000)
+    speech = tmp_path / "speech-in-noise.wav"
+    sf.write(speech, add_noise(wave, 10.0, "white", rng), 16000)
+    done = run_cli("transcribe", *files, speech, "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    read = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "") for line in done.stdout.splitlines())
+    assert {path: read[str(path)] for path in files} == {path: "" for path in files}
+    assert len(read[str(speech)].split()) >= 3
 
 
 def with_codec(wav: bytes, tag: int) -> bytes:

@@ -23,6 +23,8 @@ from .files import check_regular
 LOG_FLOOR = 1e-6  # added to mel power before the log: bounds digital silence at log(1e-6)
 ACTIVE_MARGIN_DB = 15.9  # ITU-T P.56: speech is active in frames at most this far below the active level
 MAX_LEVEL_GAIN_DB = 40.0  # a near-silent recording is not raised to speech level: its hiss would read as letters
+SPEECH_BAND_HZ = (300.0, 3400.0)  # the telephone band: where speech is loud on any channel
+STEADY_RANGE_DB = 10.0  # a loudness range below this is silence or steady noise (see loudness_range_db)
 
 
 # Common containers and codecs that libsndfile (soundfile) cannot read: AAC in MP4, WMA,
@@ -178,6 +180,19 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     weights *= (2.0 / (mel_freqs[2:] - mel_freqs[:-2]))[:, None]  # equal area per band
     weights.flags.writeable = False
     return weights.astype(np.float32)
+
+
+def loudness_range_db(log_mel: np.ndarray, cfg: FeatureConfig) -> float:
+    """How far a recording's loudest frames rise above its quietest: the 99th minus the
+    1st percentile of the ``(T, n_mels)`` :func:`log_mel` frames' power in the speech band
+    (300-3400 Hz), in dB. Speech rises 15 dB or more, even 5 dB under white noise; silence
+    and steady noise of any colour, at any level, stay under 8 (``recipes/an4/README.md``, "Silence and steady noise")."""
+    fmax = cfg.fmax or cfg.sample_rate / 2
+    centres = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(fmax), cfg.n_mels + 2))[1:-1]
+    band = (centres > SPEECH_BAND_HZ[0]) & (centres < SPEECH_BAND_HZ[1])
+    power_db = 10 * np.log10(np.exp(log_mel[:, band].astype(np.float64)).sum(axis=1))
+    quietest, loudest = np.percentile(power_db, [1, 99])
+    return float(loudest - quietest)
 
 
 def frame_params(cfg: FeatureConfig) -> tuple[int, int]:

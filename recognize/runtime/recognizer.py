@@ -15,7 +15,7 @@ import numpy as np
 from ..decoding.hypothesis import Hypothesis
 from ..decoding.spec import build_decoder
 from ..errors import RecognizeError
-from ..inputs.audio import finite_log_mel
+from ..inputs.audio import STEADY_RANGE_DB, finite_log_mel, loudness_range_db
 from ..kinds import kind_named
 
 WINDOW = 8  # files read ahead, in batches: the batches are formed by length among them
@@ -81,7 +81,21 @@ class Recognizer:
         """A batch of ``(T_i, F)`` inputs -> one hypothesis each (padded batch, exact);
         ``units``: what one output frame spans, per item (default: the model's)."""
         log_probs, out_lens = self.forward(*self.pad(feats))
-        return self.decode(log_probs, out_lens, self.alphabet, self.frame_unit if units is None else units)
+        return self.hypotheses(feats, log_probs, out_lens, self.frame_unit if units is None else units)
+
+    def hypotheses(self, feats: list[np.ndarray], log_probs: np.ndarray, out_lens: np.ndarray, units) -> list[Hypothesis]:
+        """The decoder's reading of a batch's ``(N, T', V)`` log-probabilities. A recording
+        with nothing louder than its steady floor (silence, steady noise) reads as no
+        words: a model trained on speech would read letters into it."""
+        hyps = self.decode(log_probs, out_lens, self.alphabet, units)
+        if self.kind.unit == "seconds":
+            hyps = [Hypothesis("", frame_unit=hyp.frame_unit) if self.is_steady(f) else hyp
+                    for f, hyp in zip(feats, hyps)]
+        return hyps
+
+    def is_steady(self, log_mel: np.ndarray) -> bool:
+        """Silence or steady noise: no frame rises :data:`STEADY_RANGE_DB` above the quietest."""
+        return loudness_range_db(log_mel, self.cfg.features) < STEADY_RANGE_DB
 
     def is_long(self, path) -> bool:
         """A recording too long to recognize in one piece (see :mod:`.long_audio`)."""
@@ -146,7 +160,7 @@ class Recognizer:
                     progress(1)
             for indices, log_probs, out_lens in self.batches([r[1] for r in read], batch_size):
                 batch = [read[i] for i in indices]
-                hyps = self.decode(log_probs, out_lens, self.alphabet, [unit for *_, unit in batch])
+                hyps = self.hypotheses([r[1] for r in batch], log_probs, out_lens, [unit for *_, unit in batch])
                 for (position, _, extent, _), hyp in zip(batch, hyps):
                     results[position] = (hyp, extent)
                     if not ordered:
