@@ -32,7 +32,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def released_rows() -> list[dict]:
     with open(COPISTE / "lines.tsv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
 
 
 def check_rows(manifest: Path) -> list[dict]:
@@ -60,6 +60,12 @@ def test_copiste_line_release(tmp_path):
             assert row["text"] == " ".join(unicodedata.normalize("NFC", source["text"]).split())
             assert (row["writer"], row["width"], row["height"]) == (source["writer"], int(source["width"]), 64)
     assert {r["line_id"] for r in released.values() if r["kind"] == "text"} == {r["id"] for r in train + val}
+    # A quote reads as the page's ALTO has it (the release escapes it as \"; the ink has none)
+    (quoted,) = [r for r in val if r["id"] == "imp_wikitexte_0163_008"]
+    alto = (COPISTE / "pages" / "val" / "imp_wikitexte_0163.xml").read_text(encoding="utf-8")
+    assert quoted["text"] == 'surnommé "Bertoni l\'orbo" ou "Bertoncino", est'
+    assert 'CONTENT="surnommé &quot;Bertoni l&#x27;orbo&quot; ou &quot;Bertoncino&quot;, est"' in alto
+    assert not any("\\" in r["text"] for r in train + val)
     # What the page layout drops as reference numbers is exactly the release's kind "id".
     assert all(bool(copiste.REFERENCE.search(r["text"])) == (r["kind"] == "id") for r in released.values())
 

@@ -6,7 +6,8 @@ Two layouts are read:
 - the line release (``lines.tsv`` + ``lines/<page>/<line_id>.png``, as in ``../shared/data/copiste``):
   one manifest per value of its writer-disjoint ``split`` column (``train.jsonl``,
   ``val.jsonl``); the reference number written at the top of each page (``kind`` ``id``)
-  is dropped; rows keep ``writer``, ``width`` and ``height`` (of the image).
+  is dropped; its ``\"`` is read as the quote the writers wrote (and the ALTO holds); rows
+  keep ``writer``, ``width`` and ``height`` (of the image).
 - the source repository (ALTO v4 XML and 300-dpi JPEG pages anywhere below the folder,
   e.g. ``alto/`` and ``jpg/``; ``URL`` is an archive of it): the lines are cut from the
   pages into ``out/lines/`` and all go to ``all.jsonl``, minus the reference numbers.
@@ -38,7 +39,8 @@ def read_release(folder: Path, out: Path) -> dict[str, list[dict]]:
     tsv = folder / "lines.tsv"
     splits = {}
     with open(tsv, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        # the release writes a quote as \" (the ALTO it came from has a plain one)
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
             raise RecognizeError(f"{tsv}: missing columns {', '.join(missing)}")
