@@ -138,12 +138,11 @@ class BeamSearch:
         if char == " ":
             if not partial:  # a space at the start or after a space changes nothing
                 return None
-            if o.lm is None or o.lm.unit == "word" or o.phrases or o.prefixes is not None:
-                done = self._word_score(p, partial)
-                if done is None:
-                    return None
-                added, context = done
-                score += added
+            done = self._word_score(p, partial)
+            if done is None:
+                return None
+            added, context = done
+            score += added
             words, partial = words + (partial,), ""
         else:
             partial += char
