@@ -227,6 +227,24 @@ def test_the_gpu_seeds_script_trains_runs_side_by_side_and_summarizes_the_seeds(
     assert "2 seeds of the same settings" in (tmp_path / "out" / "runs.txt").read_text()
 
 
+def test_the_gpu_pack_script_carries_manifests_whose_files_read_as_the_originals(sample_manifest, tmp_path):
+    """experiments/gpu/pack.py: audio as FLAC of the same samples, images copied, rows
+    relative to the packed manifest; the bundled model reads the pack as the originals."""
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps({"id": p.stem, "image": str(p), "text": p.with_suffix(".gt.txt").read_text().strip()})
+                             + "\n" for p in sorted((ROOT / "tests" / "data" / "copiste").glob("*.png"))))
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "gpu" / "pack.py", sample_manifest, lines,
+                           "-o", tmp_path / "pack"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    for original, packed, key in ((sample_manifest, tmp_path / "pack" / "samples.jsonl", "audio"),
+                                  (lines, tmp_path / "pack" / "lines.jsonl", "image")):
+        rows = [json.loads(line) for line in packed.read_text().splitlines()]
+        assert all((packed.parent / row[key]).is_file() and not Path(row[key]).is_absolute() for row in rows)
+        assert key == "image" or all(row[key].endswith(".flac") for row in rows)
+        read = [json.loads(run_cli("evaluate", m, "--json", "--threads", "1").stdout) for m in (original, packed)]
+        assert (read[0]["n"], read[0]["wer"], read[0]["cer"]) == (read[1]["n"], read[1]["wer"], read[1]["cer"])
+
+
 @pytest.mark.parametrize("row, options", [("8 kHz", ["--sample-rate", "8000"]),
                                           ("pink noise, 20 dB SNR", ["--snr", "20", "--noise", "pink"]),
                                           ("a second of silence before and after", ["--pad", "1"])])

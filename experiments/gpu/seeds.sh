@@ -8,7 +8,8 @@
 #       "train.seed=1 model.cell=lstm" "train.seed=2 model.cell=lstm" "train.seed=3 model.cell=lstm"
 #
 # Each argument after the config is one run: its --set overrides, separated by spaces;
-# COMMON holds overrides for every run (data paths), left out of the folders' names.
+# COMMON holds overrides for every run (data paths: experiments/gpu/pack.py packs the
+# manifests and their files to carry), left out of the folders' names.
 # DEVICE (default cuda) and WORKERS (data workers a run, default 2) can be set; runs use
 # one CPU thread each. Epoch snapshots (epochN.pt) are removed at the end to keep $OUT
 # small; best.pt and last.pt stay.
