@@ -186,7 +186,8 @@ def loudness_range_db(log_mel: np.ndarray, cfg: FeatureConfig) -> float:
     """How far a recording's loudest frames rise above its quietest: the 99th minus the
     1st percentile of the ``(T, n_mels)`` :func:`log_mel` frames' power in the speech band
     (300-3400 Hz), in dB. Speech rises 15 dB or more, even 5 dB under white noise; silence
-    and steady noise of any colour, at any level, stay under 8 (``recipes/an4/README.md``, "Silence and steady noise")."""
+    and steady noise of any colour, at any level, stay under 8 (``recipes/an4/README.md``,
+    "Silence and steady noise")."""
     fmax = cfg.fmax or cfg.sample_rate / 2
     centres = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(fmax), cfg.n_mels + 2))[1:-1]
     band = (centres > SPEECH_BAND_HZ[0]) & (centres < SPEECH_BAND_HZ[1])
