@@ -97,11 +97,13 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
     ``model`` is a Recognizer, a name or a path (default: bundled); ``options`` choose the
     decoding as :func:`load_model`'s do."""
     from .inputs.image import header_size
-    from .runtime.pages import is_page, read_page
+    from .layout.page import is_page
 
     recognizer, results = _recognizer(model, HANDWRITING, options), []
     for path in map(str, paths):
         if layout == "page" or (layout == "auto" and is_page(*header_size(path))):
+            from .runtime.pages import read_page  # the line finder (and scipy) load for pages only
+
             results.append(read_page(recognizer, path).to_dict())
         else:
             results.append(next(recognizer.transcribe_files([path]))[1])

@@ -70,7 +70,7 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
     each page image (read one by one), ``(Hypothesis, width)`` for each line image (runs of
     them read in batches)."""
     from ..errors import RecognizeError
-    from ..runtime.pages import is_page, read_page
+    from ..layout.page import is_page
 
     run: list[str] = []
 
@@ -88,6 +88,8 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
             run.append(path)
             continue
         yield from lines()
+        from ..runtime.pages import read_page  # the line finder (and scipy) load for pages only
+
         try:
             yield path, read_page(recognizer, path, batch_size)
         except RecognizeError as e:

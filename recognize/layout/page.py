@@ -7,6 +7,14 @@ import math
 from dataclasses import dataclass, field
 
 Point = tuple[float, float]
+LINE_ASPECT = 2.5  # an image this many times wider than high is a line
+PAGE_HEIGHT = 400  # pixels: a page is at least this high (a letter page at 50 dpi is 550); lines are lower
+
+
+def is_page(width: int, height: int) -> bool:
+    """Whether ``recognize read --layout auto`` takes an image of this size for a page:
+    at least ``PAGE_HEIGHT`` high and less than ``LINE_ASPECT`` times as wide."""
+    return height >= PAGE_HEIGHT and width < LINE_ASPECT * height
 
 
 @dataclass

@@ -16,18 +16,10 @@ from ..layout.finder import find_lines
 from ..layout.page import Page
 from ..layout.page_xml import cut_line
 
-LINE_ASPECT = 2.5  # an image this many times wider than high is a line
-PAGE_HEIGHT = 400  # pixels: a page is at least this high (a letter page at 50 dpi is 550); lines are lower
 MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
 MAX_PAGE_PIXELS = 200_000_000  # a page scan may be this large (an A2 sheet at 600 dpi is 140 million) ...
 READ_PIXELS = 20_000_000  # ... and is read shrunk to at most this (an A3 page at 300 dpi is 17 million)
 LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level before it is read
-
-
-def is_page(width: int, height: int) -> bool:
-    """Whether ``recognize read --layout auto`` takes an image of this size for a page:
-    at least ``PAGE_HEIGHT`` high and less than ``LINE_ASPECT`` times as wide."""
-    return height >= PAGE_HEIGHT and width < LINE_ASPECT * height
 
 
 def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
