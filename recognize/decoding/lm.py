@@ -219,6 +219,21 @@ class NGramLM:
         probs, backoffs, order, section = {}, {}, 0, None
         seen_data, declared, counted = False, {}, {}
         for number, line in enumerate(lines, 1):
+            parts = line.split()
+            if section is not None and len(parts) > section and parts[0][0] not in "#\\":  # an n-gram: most lines
+                try:
+                    prob = float(parts[0])
+                    backoff = float(parts[1 + section]) if len(parts) > 1 + section else None
+                except ValueError:
+                    raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
+                if not math.isfinite(prob) or (backoff is not None and not math.isfinite(backoff)):
+                    raise RecognizeError(f"{path}:{number}: a {section}-gram with a score that is not a number")
+                gram = tuple(parts[1 : 1 + section])
+                probs[gram] = prob
+                if backoff is not None:
+                    backoffs[gram] = backoff
+                counted[section] += 1
+                continue
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
@@ -234,29 +249,16 @@ class NGramLM:
                     raise RecognizeError(f"{path}:{number}: malformed header line {line!r}") from None
                 order, declared[n] = max(order, n), count
                 continue
-            if line.startswith("\\") and line.endswith("-grams:"):
+            if line.startswith("\\") and line.endswith("-grams:") and seen_data:
                 section = int(line[1:].split("-")[0])
+                counted.setdefault(section, 0)
                 continue
-            if section is None or not seen_data:
+            if section is None:
                 raise RecognizeError(f"{path}:{number}: not an ARPA language model")
-            parts = line.split()
-            try:
-                prob = float(parts[0])
-                gram = tuple(parts[1 : 1 + section])
-                if len(gram) != section:
-                    raise ValueError
-                backoff = float(parts[1 + section]) if len(parts) > 1 + section else None
-            except (ValueError, IndexError):
-                raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
-            if not math.isfinite(prob) or (backoff is not None and not math.isfinite(backoff)):
-                raise RecognizeError(f"{path}:{number}: a {section}-gram with a score that is not a number")
-            probs[gram] = prob
-            if backoff is not None:
-                backoffs[gram] = backoff
-            counted[section] = counted.get(section, 0) + 1
+            raise RecognizeError(f"{path}:{number}: malformed {section}-gram line")  # too few fields
         if not probs:
             raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
-        wrong = [n for n in sorted(set(declared) | set(counted)) if declared.get(n) != counted.get(n, 0)]
+        wrong = [n for n in sorted(set(declared) | set(counted)) if declared.get(n, 0) != counted.get(n, 0)]
         if wrong:
             n = wrong[0]
             raise RecognizeError(f"{path}: its header declares {declared.get(n, 0)} {n}-grams, its \\{n}-grams: "
