@@ -8,8 +8,7 @@ Each manifest is written into the folder under its own name, its rows naming the
 relative to it (``train/an251-fash-b.flac``), so a run there needs only
 ``--set train.train_manifest=data/gpu/an4/train.jsonl --set train.dev_manifest=...``.
 FLAC of the 16-bit samples is lossless: the packed recordings read exactly as the
-originals (16-bit sources, as AN4's). Prints the
-folder's size.
+originals (16-bit sources, as AN4's). Prints the folder's size.
 """
 
 from __future__ import annotations

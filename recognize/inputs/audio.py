@@ -160,6 +160,12 @@ def vtlp_warp(freqs: np.ndarray, factor: float, nyquist: float) -> np.ndarray:
     return np.where(freqs <= boundary, freqs * factor, above)
 
 
+def mel_band_edges(fmin: float, fmax: float, n_mels: int) -> np.ndarray:
+    """``(n_mels + 2,)`` Hz, evenly spaced in mel: band ``m`` rises from edge ``m`` to its
+    centre, edge ``m + 1``, and falls to edge ``m + 2``."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float,
                    warp: float = 1.0) -> np.ndarray:
@@ -171,7 +177,7 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
     if warp != 1.0:
         fft_freqs = vtlp_warp(fft_freqs, warp, sample_rate / 2)
-    mel_freqs = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    mel_freqs = mel_band_edges(fmin, fmax, n_mels)
     widths = np.diff(mel_freqs)
     ramps = mel_freqs[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
@@ -188,8 +194,7 @@ def loudness_range_db(log_mel: np.ndarray, cfg: FeatureConfig) -> float:
     (300-3400 Hz), in dB. Speech rises 15 dB or more, even 5 dB under white noise; silence
     and steady noise of any colour, at any level, stay under 8 (``recipes/an4/README.md``,
     "Silence and steady noise")."""
-    fmax = cfg.fmax or cfg.sample_rate / 2
-    centres = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(fmax), cfg.n_mels + 2))[1:-1]
+    centres = mel_band_edges(cfg.fmin, cfg.fmax or cfg.sample_rate / 2, cfg.n_mels)[1:-1]
     band = (centres > SPEECH_BAND_HZ[0]) & (centres < SPEECH_BAND_HZ[1])
     power_db = 10 * np.log10(np.exp(log_mel[:, band].astype(np.float64)).sum(axis=1))
     quietest, loudest = np.percentile(power_db, [1, 99])
