@@ -271,3 +271,20 @@ def test_beam_speed_compares_this_beam_search_with_a_commits_on_the_same_log_pro
     assert done.returncode == 0, done.stderr
     assert re.search(r"an4, 2 items from .*: HEAD [\d.]+ s, this checkout [\d.]+ s \(CPU\): [\d.]+x faster; 0 outputs "
                      r"differ", done.stdout), done.stdout
+
+
+def test_int8_frontend_script_quantizes_the_convolutions_and_scores_the_bundled_file_as_evaluate_does(
+        line_manifest, tmp_path):
+    """experiments/int8_frontend.py on the committed line crops (calibration and validation alike)."""
+    for split in ("train", "val"):
+        shutil.copy(line_manifest, tmp_path / f"{split}.jsonl")
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "int8_frontend.py", "--data", tmp_path,
+                           "--calibration", "3", "--repeats", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "int8-frontend-3.onnx: 5 convolutions in int8" in done.stdout, done.stdout
+    rows = {name: [float(x) for x in re.findall(r"(\d+\.\d+)", rest)]
+            for name, rest in re.findall(r"^\| (bundled[^|]*|int8 frontend[^|]*) \|(.*)$", done.stdout, re.M)}
+    assert set(rows) == {"bundled (fp32 frontend)", "int8 frontend, 3 lines"}, done.stdout
+    greedy = json.loads(run_cli("evaluate", line_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
+    assert rows["bundled (fp32 frontend)"][0] == pytest.approx(100 * greedy["cer"], abs=0.005)
+    assert rows["bundled (fp32 frontend)"][-1] == 1.0 and rows["int8 frontend, 3 lines"][-1] > 0
