@@ -106,6 +106,21 @@ def test_weight_noise_script_scores_the_clean_model_as_evaluate_does_and_worse_w
     assert float(rows[1][2]) > float(rows[0][2]) + 20  # noise of twice the weights' spread wrecks it
 
 
+
+def test_noise_floor_script_reads_as_evaluate_does_and_subtraction_helps_in_white_noise(sample_manifest, tmp_path):
+    """experiments/an4/noise_floor.py: factor 0 is the features as they are; under white
+    noise 5 dB below the speech, taking the noise floor off reads the samples better."""
+    noisy = tmp_path / "noisy.jsonl"
+    assert run_cli("degrade", sample_manifest, "-o", noisy, "--snr", "5").returncode == 0
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "an4" / "noise_floor.py", "--manifests",
+                           sample_manifest, noisy, "--factors", "0", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"factor ([\d.]+), .*: WER (\d+\.\d+) %, CER (\d+\.\d+) %", done.stdout)
+    assert [factor for factor, _, _ in rows] == ["0", "1", "0", "1"], done.stdout
+    greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
+    assert float(rows[0][1]) == pytest.approx(100 * greedy["wer"], abs=0.005)
+    assert float(rows[3][2]) < float(rows[2][2])  # measured: 11.11 % against 25.00 %
+
 WORDS = ROOT / "recipes" / "an4" / "english_words.txt"
 
 
