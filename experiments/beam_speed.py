@@ -1,11 +1,12 @@
 """How much faster is the beam search than it was at another commit, with what output?
 
-    python experiments/beam_speed.py --against 99392a0 [--model copiste] [--manifest data/copiste/val.jsonl]
+    python experiments/beam_speed.py --against 99392a0 [--model copiste] [--manifest data/copiste/val.jsonl] [--gap 8]
 
 The bundled model's log-probabilities over the manifest are computed once; then the
 beam search of this checkout and that of the commit (its ``recognize/decoding/beam.py``,
 with the model's own decoding settings) decode them in turn, ``--repeats`` times. Prints
-each one's CPU seconds, the median ratio and how many outputs differ.
+each one's CPU seconds, the median ratio, how many outputs differ and each one's WER and
+CER. ``--gap``: this checkout's :class:`BeamOptions` ``gap`` instead of its default.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from recognize.decoding import beam
+from recognize.evaluation.metrics import corpus_errors
 from recognize.inputs.manifest import media_path, read_manifest
 from recognize.kinds import kind_named
 from recognize.models import BUNDLED
@@ -51,12 +53,15 @@ def main() -> None:
     parser.add_argument("--manifest",
                         help="default: the model's dev split (data/copiste/val.jsonl, data/an4/dev.jsonl)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gap", type=float, help="this checkout's beam gap (default: BeamOptions' own)")
     args = parser.parse_args()
     manifest = args.manifest or {"copiste": "data/copiste/val.jsonl", "an4": "data/an4/dev.jsonl"}[args.model]
     recognizer = load_model(args.model, kind_named(BUNDLED[args.model]), threads=1)
     now = recognizer.decode
     if not isinstance(now, beam.BeamSearch):
         sys.exit(f"{args.model}: its default decoding is not a beam search")
+    if args.gap is not None:
+        now = beam.BeamSearch(replace(now.options, gap=args.gap))
     rows = read_manifest(manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
     then_module = beam_at(args.against)
@@ -71,9 +76,11 @@ def main() -> None:
             seconds[name].append(time.process_time() - started)
     ratio = statistics.median(seconds["then"]) / statistics.median(seconds["now"])
     differ = sum(a != b for a, b in zip(texts["then"], texts["now"]))
+    errors = {name: corpus_errors([row["text"] for row in rows], texts[name]) for name in texts}
     print(f"{args.model}, {len(rows)} items from {manifest}: {args.against} "
           f"{', '.join(f'{t:.2f}' for t in seconds['then'])} s, this checkout "
-          f"{', '.join(f'{t:.2f}' for t in seconds['now'])} s (CPU): {ratio:.2f}x faster; {differ} outputs differ")
+          f"{', '.join(f'{t:.2f}' for t in seconds['now'])} s (CPU): {ratio:.2f}x faster; {differ} outputs differ; "
+          + ", ".join(f"{name} WER {100 * e['wer']:.2f} % CER {100 * e['cer']:.2f} %" for name, e in errors.items()))
 
 
 if __name__ == "__main__":

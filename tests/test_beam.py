@@ -45,6 +45,13 @@ def test_beam_finds_the_labelling_greedy_misses():
     assert hyp.alternatives[1]["score"] == pytest.approx(math.log(0.36), abs=1e-3)
 
 
+
+def test_a_prefix_further_behind_than_the_gap_is_dropped_unless_the_nbest_list_needs_it():
+    lp = frames({"A": 0.4}, {"A": 0.4})  # after the first frame "A" (log 0.4) is 0.41 behind "" (log 0.6)
+    assert decode(lp, gap=0.3).text == ""  # dropped there, it cannot win at the end
+    assert decode(lp, gap=0.5).text == "A"
+    assert decode(lp, gap=0.3, nbest=2).text == "A"  # the first n-best places are kept whatever the gap
+
 def test_a_blank_between_repeats_makes_two_letters():
     assert decode(frames({"L": 0.9}, {}, {"L": 0.9})).text == "LL"
     assert decode(frames({"L": 0.9}, {"L": 0.9})).text == "L"

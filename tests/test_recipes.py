@@ -286,6 +286,10 @@ def test_beam_speed_compares_this_beam_search_with_a_commits_on_the_same_log_pro
     assert done.returncode == 0, done.stderr
     assert re.search(r"an4, 2 items from .*: HEAD [\d.]+ s, this checkout [\d.]+ s \(CPU\): [\d.]+x faster; 0 outputs "
                      r"differ", done.stdout), done.stdout
+    scores = re.findall(r"(then|now) WER (\d+\.\d+) % CER (\d+\.\d+) %", done.stdout)
+    default = json.loads(run_cli("evaluate", sample_manifest, "--json", "--threads", "1").stdout)
+    assert [name for name, _, _ in scores] == ["then", "now"] and scores[0][1:] == scores[1][1:]
+    assert float(scores[1][1]) == pytest.approx(100 * default["wer"], abs=0.005)
 
 
 def test_int8_frontend_script_quantizes_the_convolutions_and_scores_the_bundled_file_as_evaluate_does(

@@ -9,7 +9,9 @@ apart. Its score is
 
 with units the words (word LM) or characters (character LM) so far. Per frame, only
 the ``top_k`` most likely labels above ``prune`` (a natural-log probability) extend a
-prefix, and the ``beam_size`` best prefixes are kept. With a lexicon, a word LM only
+prefix, and the ``beam_size`` best prefixes are kept, but none more than ``gap`` below
+the best unless the n-best list needs it (a prefix that far behind does not come back,
+and most frames need far fewer than ``beam_size``). With a lexicon, a word LM only
 lets a prefix grow into words of the word list. Hotwords (words or phrases) add their
 weight when completed, and a share of it while a word is a prefix of one, so that the
 beam keeps them in sight.
@@ -43,6 +45,7 @@ class BeamOptions:
     beam_size: int = 16
     top_k: int = 12  # labels per frame that may extend a prefix
     prune: float = -5.0  # ... and only those with a log-probability above this (e^-5 = 0.7 %)
+    gap: float = 10.0  # prefixes scoring more than this below the best are dropped (natural log)
     lm: NGramLM | KenLMModel | None = None
     alpha: float = 0.5  # LM weight
     beta: float = 0.0  # bonus per word (word LM) or character (character LM)
@@ -230,18 +233,24 @@ class BeamSearch:
         if unseen:
             self._admit(ranked, unseen, symbols, t)
         ranked.sort(key=lambda item: item[0], reverse=True)
-        return {p: e for _, p, e in ranked[: self.options.beam_size]}
+        o = self.options
+        last = ranked[0][0] - o.gap
+        return {p: e for i, (rank, p, e) in enumerate(ranked[: o.beam_size]) if rank >= last or i < o.nbest}
 
     def _admit(self, ranked: list, unseen: list, symbols, t: int) -> None:
         """Add to ``ranked`` (rank, prefix, entry) the prefixes of ``unseen`` that can enter
         the beam: their text (LM scores) is worked out best bound first, and only while the
-        bound beats the beam's last place. A label adds at most the unit bonus and the
-        hotword weights to a prefix's score (an LM probability is at most 1)."""
-        size = self.options.beam_size
+        bound beats the beam's last place and lies within ``gap`` of its best. A label adds
+        at most the unit bonus and the hotword weights to a prefix's score (an LM
+        probability is at most 1)."""
+        o = self.options
         places = sorted(-r for r, _, _ in ranked)  # negated ranks, best first
         unseen.sort(key=lambda u: u[0], reverse=True)
         for bound, acoustic, p, c, tokens, pc in unseen:
-            if len(places) >= size and bound + self.bonus_bound <= -places[size - 1]:
+            most = bound + self.bonus_bound  # the best rank it could have
+            full = len(places) >= o.beam_size and most <= -places[o.beam_size - 1]
+            behind = most < -places[0] - o.gap and len(places) >= o.nbest and most <= -places[o.nbest - 1]
+            if full or behind:
                 break  # neither this one nor any after it can enter the beam
             child = p.kids[c] = self._extend(p, c, symbols[c])
             if child is not None:
