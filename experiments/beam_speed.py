@@ -1,12 +1,13 @@
 """How much faster is the beam search than it was at another commit, with what output?
 
-    python experiments/beam_speed.py --against 99392a0 [--model copiste] [--manifest data/copiste/val.jsonl] [--gap 8]
+    python experiments/beam_speed.py --against 99392a0 [--model copiste] [--manifest data/copiste/val.jsonl] [--set gap=8]
 
 The bundled model's log-probabilities over the manifest are computed once; then the
 beam search of this checkout and that of the commit (its ``recognize/decoding/beam.py``,
 with the model's own decoding settings) decode them in turn, ``--repeats`` times. Prints
 each one's CPU seconds, the median ratio, how many outputs differ and each one's WER and
-CER. ``--gap``: this checkout's :class:`BeamOptions` ``gap`` instead of its default.
+CER. ``--set FIELD=NUMBER`` changes one of this checkout's :class:`BeamOptions` (``gap``,
+``prune``, ``top_k``, ``beam_size``) from the model's settings.
 """
 
 from __future__ import annotations
@@ -53,19 +54,22 @@ def main() -> None:
     parser.add_argument("--manifest",
                         help="default: the model's dev split (data/copiste/val.jsonl, data/an4/dev.jsonl)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--gap", type=float, help="this checkout's beam gap (default: BeamOptions' own)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
+                        help="change one of this checkout's beam options (repeatable)")
     args = parser.parse_args()
     manifest = args.manifest or {"copiste": "data/copiste/val.jsonl", "an4": "data/an4/dev.jsonl"}[args.model]
     recognizer = load_model(args.model, kind_named(BUNDLED[args.model]), threads=1)
     now = recognizer.decode
     if not isinstance(now, beam.BeamSearch):
         sys.exit(f"{args.model}: its default decoding is not a beam search")
-    if args.gap is not None:
-        now = beam.BeamSearch(replace(now.options, gap=args.gap))
+    if args.set:
+        changes = dict(item.split("=", 1) for item in args.set)
+        now = beam.BeamSearch(replace(now.options, **{k: type(getattr(now.options, k))(float(v))
+                                                      for k, v in changes.items()}))
     rows = read_manifest(manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
     then_module = beam_at(args.against)
-    options = {f.name: getattr(now.options, f.name) for f in fields(then_module.BeamOptions)}  # as the model's
+    options = {f.name: getattr(recognizer.decode.options, f.name) for f in fields(then_module.BeamOptions)}  # the model's
     then = then_module.BeamSearch(then_module.BeamOptions(**options))
     seconds, texts = {"now": [], "then": []}, {}
     for _ in range(args.repeats):

@@ -44,7 +44,7 @@ def _add(a: float, b: float) -> float:
 class BeamOptions:
     beam_size: int = 16
     top_k: int = 12  # labels per frame that may extend a prefix
-    prune: float = -5.0  # ... and only those with a log-probability above this (e^-5 = 0.7 %)
+    prune: float = -6.0  # ... and only those with a log-probability above this (e^-6 = 0.25 %)
     gap: float = 10.0  # prefixes scoring more than this below the best are dropped (natural log)
     lm: NGramLM | KenLMModel | None = None
     alpha: float = 0.5  # LM weight
