@@ -12,7 +12,7 @@ HERE = Path(__file__).parent
 BUNDLED = {"an4": "speech", "copiste": "handwriting"}  # name -> kind; the first of each kind is its default
 KINDS = ("speech", "handwriting")
 ABOUT = {  # name -> (language, what it is for), as `recognize models` shows them
-    "an4": ("English", "spelled letters, numbers, dates and a few commands (CMU AN4), close-talking microphone"),
+    "an4": ("English", "spelled letters, numbers, dates and a few commands (CMU AN4); close-talking microphone, telephone band, some noise"),
     "copiste": ("French", "handwritten lines and pages (Copiste d'un jour: Wikipedia summaries copied by hand)"),
 }
 
