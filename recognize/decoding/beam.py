@@ -11,8 +11,8 @@ with units the words (word LM) or characters (character LM) so far. Per frame, o
 the ``top_k`` most likely labels above ``prune`` (a natural-log probability) extend a
 prefix, and the ``beam_size`` best prefixes are kept, but none more than ``gap`` below
 the best unless the n-best list needs it (on both dev sets no prefix that far behind
-came back, and most frames need far fewer than ``beam_size``). With a lexicon, a word LM only
-lets a prefix grow into words of the word list. Hotwords (words or phrases) add their
+came back, and most frames need far fewer than ``beam_size``). With a lexicon, a word
+LM only lets a prefix grow into words of the word list. Hotwords (words or phrases) add their
 weight when completed, and a share of it while a word is a prefix of one, so that the
 beam keeps them in sight.
 """
