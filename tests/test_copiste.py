@@ -113,6 +113,11 @@ def test_copiste_page_layout_gives_the_released_lines(tmp_path):
         assert Image.open(image).size == (row["width"], row["height"])
         ink = load_image(image, 64)
         assert ink.shape[0] == 64 and 0.01 < ink.mean() < 0.5
+    # the manifest reads as lines, not as pages (whose rows name their XML under "page")
+    done = run_cli("evaluate", tmp_path / "out" / "all.jsonl", "--json", "--decoder", "greedy", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["n"], summary["failed"]) == (83, 0) and summary["cer"] < 0.25
 
 
 @needs(COPISTE / "pages")
@@ -121,7 +126,7 @@ def test_from_pages_reports_unreadable_pages(tmp_path, capsys):
     (tmp_path / "lost.xml").write_text(pages[0].read_text(encoding="utf-8").replace(
         "imp_wikitexte_0022.jpg", "lost.jpg"), encoding="utf-8")
     rows = from_pages([*pages, tmp_path / "lost.xml"], tmp_path / "lines", tmp_path / "pages.jsonl")
-    assert check_rows(tmp_path / "pages.jsonl") == rows and {r["page"] for r in rows} == {p.stem for p in pages}
+    assert check_rows(tmp_path / "pages.jsonl") == rows and {r["source_page"] for r in rows} == {p.stem for p in pages}
     assert capsys.readouterr().err.strip() == f"skipped: {tmp_path / 'lost.xml'}: {tmp_path / 'lost.jpg'}: no such file"
     with pytest.raises(RecognizeError, match="no usable text lines"):
         from_pages([tmp_path / "lost.xml"], tmp_path / "lines", tmp_path / "none.jsonl")

@@ -106,8 +106,9 @@ def from_iam_lines(lines_txt: str | Path, lines_root: str | Path, out_manifest: 
 def cut_pages(xml_files: Iterable[str | Path], out_folder: str | Path, manifest_folder: str | Path, images: dict | None = None) -> list[dict]:
     """Cut the lines of each page XML (ALTO or PAGE, see :func:`recognize.image.lines_from_page`)
     into ``out_folder/<page>/<page>_<NNN>.png``; return their rows (images relative to
-    ``manifest_folder``), with ``page`` (the XML's stem), ``line`` (the XML's line id) and
-    the crop's ``width`` and ``height``.
+    ``manifest_folder``), with ``source_page`` (the XML's stem), ``source_line`` (the XML's
+    line id) and the crop's ``width`` and ``height``. (Not ``page``: in a manifest that key
+    names a page row's XML, :data:`recognize.inputs.manifest.PAGE_XML`.)
 
     ``images`` maps an XML path to its page image where that is not the file the XML
     names, beside it. A page that cannot be read is reported and skipped.
@@ -129,7 +130,7 @@ def cut_pages(xml_files: Iterable[str | Path], out_folder: str | Path, manifest_
             path = out_folder / xml.stem / f"{line_id}.png"
             line["image"].save(path)
             rows.append({"id": line_id, "image": relative(path, manifest_folder), "text": line["text"],
-                         "page": xml.stem, "line": line["id"], "width": line["image"].width,
+                         "source_page": xml.stem, "source_line": line["id"], "width": line["image"].width,
                          "height": line["image"].height})
     return rows
 
