@@ -68,6 +68,23 @@ def test_subtitles_of_several_files_go_to_stdout_under_their_names_or_to_files_w
     assert sorted(p.name for p in (tmp_path / "subs").iterdir()) == ["cen7-fjam-b.vtt", "cen8-mmtm-b.vtt"]
 
 
+def test_every_format_at_once_as_whispers_output_format_all(tmp_path):
+    out = tmp_path / "all"
+    done = run_cli("transcribe", *WAVS, "--format", "all", "--output-dir", out, "--decoder", "greedy")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == f"wrote 10 txt/json/srt/vtt/tsv files to {out}"
+    for fmt in ("txt", "json", "srt", "vtt", "tsv"):  # each file as the format alone writes it
+        alone = run_cli("transcribe", WAVS[0], "--format", fmt, "--decoder", "greedy")
+        assert (out / f"{WAVS[0].stem}.{fmt}").read_text(encoding="utf-8") == alone.stdout
+    (out / f"{WAVS[1].stem}.vtt").unlink()  # a rerun redoes the input that misses a format, only it
+    again = run_cli("transcribe", *WAVS, "--format", "all", "--output-dir", out, "--skip-existing", "--decoder", "greedy")
+    assert again.returncode == 0 and "skipping 1 files already in" in again.stderr
+    assert (out / f"{WAVS[1].stem}.vtt").is_file() and "wrote 5 " in again.stderr
+    nowhere = run_cli("transcribe", WAVS[0], "--format", "all")
+    assert nowhere.returncode == 1 and nowhere.stderr.strip() == ("error: --format all writes a file per format: "
+                                                                 "give --output-dir DIR")
+
+
 def test_inputs_that_would_overwrite_each_other_are_named(tmp_path):
     (tmp_path / "a").mkdir()
     shutil.copy(WAVS[0], tmp_path / "a" / WAVS[0].name)

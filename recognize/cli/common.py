@@ -134,15 +134,17 @@ def shown_path(path) -> str:
 
 
 def wrote(count: int, fmt: str, output_dir) -> None:
-    """The closing line of a run that wrote its outputs to files."""
+    """The closing line of a run that wrote its outputs to files (``fmt`` may name
+    several formats, as ``txt/json``)."""
     if output_dir and count:
         print(f"wrote {count} {fmt} file{'s' if count != 1 else ''} to {output_dir}", file=sys.stderr)
 
 
-def input_files(paths, kind, output_dir, skip_existing: bool, suffix: str) -> tuple[list[str], list, int]:
+def input_files(paths, kind, output_dir, skip_existing: bool, suffixes: tuple[str, ...]) -> tuple[list[str], list, int]:
     """``(files, failures, empty folders)`` of a batch command: folders expanded (an empty
     one reported at once), names that would overwrite each other refused, and with
-    ``skip_existing`` the files whose ``output_dir/STEM.SUFFIX`` exists left out."""
+    ``skip_existing`` the files whose ``output_dir/STEM.SUFFIX`` exists for every suffix
+    left out."""
     from ..errors import RecognizeError
 
     files, failures = expand_folders(paths, kind)
@@ -152,7 +154,7 @@ def input_files(paths, kind, output_dir, skip_existing: bool, suffix: str) -> tu
     if skip_existing:
         if not output_dir:
             raise RecognizeError("--skip-existing needs --output-dir")
-        todo = [f for f in files if not (Path(output_dir) / f"{Path(f).stem}.{suffix}").exists()]
+        todo = [f for f in files if not all((Path(output_dir) / f"{Path(f).stem}.{s}").exists() for s in suffixes)]
         if len(todo) < len(files):
             print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
         files = todo

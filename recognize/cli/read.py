@@ -43,7 +43,7 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
 
     from ..kinds import HANDWRITING
 
-    files, failures, empty_folders = input_files(files, HANDWRITING, output_dir, skip_existing, SUFFIXES[fmt])
+    files, failures, empty_folders = input_files(files, HANDWRITING, output_dir, skip_existing, (SUFFIXES[fmt],))
     recognizer = model_for(model, HANDWRITING, device, threads, decoder)
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
 

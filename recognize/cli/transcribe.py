@@ -16,7 +16,8 @@ def add_transcribe(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="audio files (WAV, FLAC, OGG, MP3, SPHERE, ...), or folders of them")
     add_decoder_options(p)
-    p.add_argument("--format", choices=FORMATS, default="txt", help="output format (default: txt)")
+    p.add_argument("--format", choices=FORMATS + ("all",), default="txt",
+                   help="output format (default: txt); all: every one of them, with --output-dir")
     p.add_argument("--output-dir", metavar="DIR",
                    help="write one FILE_STEM.FORMAT per input here instead of printing to stdout (where several "
                         "inputs' srt, vtt or tsv blocks come each under a ==> FILE <== line)")
@@ -37,7 +38,8 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
     """Recognize ``files`` of ``kind`` (audio, or line images; a folder stands for its
     files of that kind); print to stdout or write ``output_dir/STEM.FMT`` (atomically, so
     an interrupted run leaves only finished files; with ``skip_existing`` a rerun does
-    only the rest).
+    only the rest). ``fmt`` ``all`` writes every format of :data:`FORMATS`, as whisper's
+    ``--output_format all`` does, and needs ``output_dir``.
 
     Returns the exit status: 0 if every file was recognized, 1 otherwise.
     """
@@ -45,10 +47,14 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
 
     from ..atomic import atomic_write_text
     from ..decoding.formats import render
+    from ..errors import RecognizeError
     from ..kinds import SPEECH
 
     kind = kind or SPEECH
-    files, failures, empty_folders = input_files(files, kind, output_dir, skip_existing, fmt)
+    formats = FORMATS if fmt == "all" else (fmt,)
+    if len(formats) > 1 and not output_dir:
+        raise RecognizeError("--format all writes a file per format: give --output-dir DIR")
+    files, failures, empty_folders = input_files(files, kind, output_dir, skip_existing, formats)
     recognizer = model_for(model, kind, device, threads, decoder)
     alphabet = recognizer.alphabet if kind.unit == "pixels" else None  # json lists line images' characters
 
@@ -60,13 +66,14 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
 
     written = 0
     for path, hyp, extent in recognizer.transcribe_files(files, batch_size, on_error, bar.update):
-        text = render(hyp, fmt, source=path, extent=round(extent, 3), alphabet=alphabet)
-        if output_dir:
-            atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{fmt}", text)
-            written += 1
-        else:
-            emit(text, path, fmt, len(files) > 1, bar)
+        for each in formats:
+            text = render(hyp, each, source=path, extent=round(extent, 3), alphabet=alphabet)
+            if output_dir:
+                atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{each}", text)
+                written += 1
+            else:
+                emit(text, path, each, len(files) > 1, bar)
     bar.close()
-    wrote(written, fmt, output_dir)
+    wrote(written, "/".join(formats), output_dir)
     report_failures(failures, len(files) + empty_folders)
     return 1 if failures else 0
