@@ -202,69 +202,82 @@ class NGramLM:
         else ``char`` when ``<sp>`` is a unigram, else ``word``. :class:`RecognizeError`
         names the file and line when it is not ARPA."""
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
-        except OSError as e:
-            raise RecognizeError(f"{path}: cannot read language model ({e.strerror})") from None
-        except EOFError:
-            raise RecognizeError(f"{path}: a truncated gzip archive (it ends before its data does)") from None
-        except gzip.BadGzipFile as e:
-            raise RecognizeError(f"{path}: a damaged gzip archive ({e})") from None
-        except UnicodeDecodeError:
-            raise RecognizeError(f"{path}: not an ARPA language model (not UTF-8 text)") from None
-        lines = text.splitlines()
+        lines = read_text_lines(path)
         if unit is None and lines and lines[0].startswith("# recognize"):
             unit = "char" if "unit=char" in lines[0] else "word"
-        probs, backoffs, order, section = {}, {}, 0, None
-        seen_data, declared, counted = False, {}, {}
-        for number, line in enumerate(lines, 1):
-            parts = line.split()
-            if section is not None and len(parts) > section and parts[0][0] not in "#\\":  # an n-gram: most lines
-                try:
-                    prob = float(parts[0])
-                    backoff = float(parts[1 + section]) if len(parts) > 1 + section else None
-                except ValueError:
-                    raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
-                if not math.isfinite(prob) or (backoff is not None and not math.isfinite(backoff)):
-                    raise RecognizeError(f"{path}:{number}: a {section}-gram with a score that is not a number")
-                gram = tuple(parts[1 : 1 + section])
-                probs[gram] = prob
-                if backoff is not None:
-                    backoffs[gram] = backoff
-                counted[section] += 1
-                continue
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line == "\\data\\":
-                seen_data = True
-                continue
-            if line == "\\end\\":
-                break
-            if line.startswith("ngram ") and section is None:
-                try:
-                    n, count = (int(v) for v in line.split()[1].split("="))
-                except ValueError:
-                    raise RecognizeError(f"{path}:{number}: malformed header line {line!r}") from None
-                order, declared[n] = max(order, n), count
-                continue
-            if line.startswith("\\") and line.endswith("-grams:") and seen_data:
-                section = int(line[1:].split("-")[0])
-                counted.setdefault(section, 0)
-                continue
-            if section is None:
-                raise RecognizeError(f"{path}:{number}: not an ARPA language model")
-            raise RecognizeError(f"{path}:{number}: malformed {section}-gram line")  # too few fields
-        if not probs:
-            raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
-        wrong = [n for n in sorted(set(declared) | set(counted)) if declared.get(n, 0) != counted.get(n, 0)]
-        if wrong:
-            n = wrong[0]
-            raise RecognizeError(f"{path}: its header declares {declared.get(n, 0)} {n}-grams, its \\{n}-grams: "
-                                 f"section holds {counted.get(n, 0)} (a truncated or edited file?)")
+        order, probs, backoffs = parse_arpa(lines, path)
         unit = unit or ("char" if (SPACE,) in probs else "word")
         return cls(order or max(len(g) for g in probs), probs, backoffs, unit)
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file, gzip-compressed or not; one-line errors."""
+    try:
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+    except OSError as e:
+        raise RecognizeError(f"{path}: cannot read language model ({e.strerror})") from None
+    except EOFError:
+        raise RecognizeError(f"{path}: a truncated gzip archive (it ends before its data does)") from None
+    except gzip.BadGzipFile as e:
+        raise RecognizeError(f"{path}: a damaged gzip archive ({e})") from None
+    except UnicodeDecodeError:
+        raise RecognizeError(f"{path}: not an ARPA language model (not UTF-8 text)") from None
+    return text.splitlines()
+
+
+def parse_arpa(lines: list[str], path: Path) -> tuple[int, dict, dict]:
+    """``(declared order, {gram: log10 prob}, {gram: log10 backoff})`` of an ARPA file's
+    lines; :class:`RecognizeError` names ``path`` and the line where it is not ARPA, and
+    a header whose counts the sections do not hold."""
+    probs, backoffs, order, section = {}, {}, 0, None
+    seen_data, declared, counted = False, {}, {}
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if section is not None and len(parts) > section and parts[0][0] not in "#\\":  # an n-gram: most lines
+            try:
+                prob = float(parts[0])
+                backoff = float(parts[1 + section]) if len(parts) > 1 + section else None
+            except ValueError:
+                raise RecognizeError(f"{path}:{number}: malformed {section}-gram line") from None
+            if not math.isfinite(prob) or (backoff is not None and not math.isfinite(backoff)):
+                raise RecognizeError(f"{path}:{number}: a {section}-gram with a score that is not a number")
+            gram = tuple(parts[1 : 1 + section])
+            probs[gram] = prob
+            if backoff is not None:
+                backoffs[gram] = backoff
+            counted[section] += 1
+            continue
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "\\data\\":
+            seen_data = True
+            continue
+        if line == "\\end\\":
+            break
+        if line.startswith("ngram ") and section is None:
+            try:
+                n, count = (int(v) for v in line.split()[1].split("="))
+            except ValueError:
+                raise RecognizeError(f"{path}:{number}: malformed header line {line!r}") from None
+            order, declared[n] = max(order, n), count
+            continue
+        if line.startswith("\\") and line.endswith("-grams:") and seen_data:
+            section = int(line[1:].split("-")[0])
+            counted.setdefault(section, 0)
+            continue
+        if section is None:
+            raise RecognizeError(f"{path}:{number}: not an ARPA language model")
+        raise RecognizeError(f"{path}:{number}: malformed {section}-gram line")  # too few fields
+    if not probs:
+        raise RecognizeError(f"{path}: not an ARPA language model (no n-grams)")
+    wrong = [n for n in sorted(set(declared) | set(counted)) if declared.get(n, 0) != counted.get(n, 0)]
+    if wrong:
+        n = wrong[0]
+        raise RecognizeError(f"{path}: its header declares {declared.get(n, 0)} {n}-grams, its \\{n}-grams: "
+                             f"section holds {counted.get(n, 0)} (a truncated or edited file?)")
+    return order, probs, backoffs
 
 
 class KenLMModel:
