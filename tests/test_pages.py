@@ -3,6 +3,7 @@ a page against its reference lines (the matching rule on hand-made cases)."""
 
 import json
 import shutil
+from html.parser import HTMLParser
 
 import numpy as np
 from conftest import PEAK, SAMPLES, SHARED_DATA, needs, run_cli
@@ -11,7 +12,7 @@ from PIL import Image
 from recognize.evaluation.pages import match_lines, score_page
 from recognize.inputs.image import open_image, to_gray
 from recognize.layout.finder import find_lines
-from recognize.layout.page import Page, TextLine
+from recognize.layout.page import Page, TextLine, height_between
 from recognize.layout.page_xml import read_page_xml
 
 PAGE = SAMPLES / "wikitexte_0063.jpg"  # a real page and its ALTO (samples/README.md)
@@ -126,11 +127,71 @@ def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_
         assert [line.text for line in back.lines] == [line["text"] for line in page["lines"]]
         assert all(abs(a - b) <= 1 for line, ref in zip(back.lines, page["lines"]) for a, b in zip(line.box, ref["box"]))
         assert all(line.baseline for line in back.lines)
+        if fmt == "alto":  # a String per word, as kraken writes them
+            xml = (tmp_path / fmt / "wikitexte_0063.xml").read_text(encoding="utf-8")
+            assert xml.count("<String ") == sum(len(line["text"].split()) for line in page["lines"])
         shutil.copy(PAGE, tmp_path / fmt)  # `recognize lines pages` finds the page beside its XML
         cut = run_cli("lines", "pages", tmp_path / fmt / "wikitexte_0063.xml", "-o", tmp_path / fmt / "lines.jsonl")
         assert cut.returncode == 0, cut.stderr
         rows = [json.loads(line) for line in (tmp_path / fmt / "lines.jsonl").read_text().splitlines()]
         assert [row["text"] for row in rows] == [line["text"] for line in page["lines"] if line["text"]]
+
+
+class HocrSpans(HTMLParser):
+    """The ocr_line and ocrx_word spans of an hOCR file: ``[(bbox, [(bbox, word), ...])]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines, self.word = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("class") not in ("ocr_line", "ocrx_word"):
+            return
+        box = [int(v) for v in attrs["title"].split(";")[0].removeprefix("bbox ").split()]
+        if attrs["class"] == "ocr_line":
+            self.lines.append((box, []))
+        elif attrs.get("class") == "ocrx_word":
+            self.word = [box, ""]
+
+    def handle_data(self, data):
+        if self.word is not None:
+            self.word[1] += data
+
+    def handle_endtag(self, tag):
+        if self.word is not None:
+            self.lines[-1][1].append(tuple(self.word))
+            self.word = None
+
+
+def test_hocr_places_each_word_of_each_line_inside_its_line(tmp_path):
+    page = json.loads(run_cli("read", PAGE, "--format", "json", "--decoder", "greedy", "--threads", 1).stdout)
+    done = run_cli("read", PAGE, "--format", "hocr", "--decoder", "greedy", "--threads", 1, "--output-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    hocr = (tmp_path / "wikitexte_0063.hocr").read_text(encoding="utf-8")
+    assert "class='ocr_page'" in hocr and f"bbox 0 0 {page['width']} {page['height']}" in hocr
+    parser = HocrSpans()
+    parser.feed(hocr)
+    assert [box for box, _ in parser.lines] == [line["box"] for line in page["lines"]]
+    for (box, words), line in zip(parser.lines, page["lines"]):
+        assert " ".join(word for _, word in words) == line["text"]  # entities (J'ai, ><) decoded back
+        lefts = [b[0] for b, _ in words]
+        assert lefts == sorted(lefts) and all(b[2] <= c[0] for (b, _), (c, _) in zip(words, words[1:]))
+        assert all(box[0] <= b[0] < b[2] <= box[2] and box[1] <= b[1] < b[3] <= box[3] for b, _ in words)
+
+
+def test_a_words_height_is_its_lines_polygon_there():
+    slanted = [(0, 0), (100, 50), (100, 80), (0, 30)]  # a parallelogram falling 1 in 2
+    assert height_between(slanted, 0, 10) == (0, 35)
+    assert height_between(slanted, 40, 60) == (20, 60)
+    assert height_between(slanted, 200, 300) is None
+    line = TextLine(slanted, text="ab c", characters=[
+        {"char": "a", "x0": 5, "x1": 10, "confidence": 0.9}, {"char": "b", "x0": 20, "x1": 25, "confidence": 0.5},
+        {"char": " ", "x0": 40, "x1": 45, "confidence": 0.9}, {"char": "c", "x0": 60, "x1": 65, "confidence": 0.8}])
+    assert line.words() == [{"text": "ab", "box": (5, 2, 40, 51), "confidence": 0.5},
+                            {"text": "c", "box": (60, 30, 101, 81), "confidence": 0.8}]
+    assert TextLine(slanted, text="from XML").words() == [{"text": "from XML", "box": (0, 0, 101, 81),
+                                                           "confidence": None}]
 
 
 def test_evaluate_scores_a_folder_of_pages_with_their_xml_and_draws_them(tmp_path):

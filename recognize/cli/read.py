@@ -7,8 +7,8 @@ from pathlib import Path
 
 from .common import add_decoder_options, decoder_from, emit, input_files, model_for, report_failures, shown_path, wrote
 
-FORMATS = ("txt", "json", "alto", "page")
-SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml"}
+FORMATS = ("txt", "json", "alto", "page", "hocr")
+SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml", "hocr": "hocr"}
 
 
 def add_read(sub) -> None:
@@ -23,8 +23,9 @@ def add_read(sub) -> None:
                         "at least 400 pixels high and less than 2.5 times as wide is a page, any other a line")
     p.add_argument("--format", choices=FORMATS, default="txt",
                    help="txt (a text line per found line), json (lines with box, polygon, baseline, confidence "
-                        "and characters, in the image's pixels), alto (ALTO v4) or page (PAGE XML); default: txt")
-    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.txt/.json/.xml per input here")
+                        "and characters, in the image's pixels), alto (ALTO v4), page (PAGE XML) or hocr (hOCR, as "
+                        "Tesseract and kraken write it); the last three place each word; default: txt")
+    p.add_argument("--output-dir", metavar="DIR", help="write one IMAGE_STEM.txt/.json/.xml/.hocr per input here")
     p.add_argument("--skip-existing", action="store_true", help="with --output-dir: leave out images already done")
     p.set_defaults(func=run)
 
@@ -55,7 +56,7 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
     for path, result in read_files(recognizer, files, layout, batch_size, on_error, bar.update):
         if not isinstance(result, tuple) and not result.lines:  # nothing wrong with a blank page: say so
             bar.write(f"note: {path}: no text lines found on the page", file=sys.stderr)
-        if isinstance(result, tuple) and fmt in ("alto", "page"):
+        if isinstance(result, tuple) and fmt in ("alto", "page", "hocr"):
             result = page_of_line(path, *result, recognizer.alphabet)
         write(path, result, fmt, output_dir, len(files) > 1, bar, recognizer.alphabet)
         written += bool(output_dir)
@@ -123,6 +124,7 @@ def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> N
 
     from ..atomic import atomic_write_text
     from ..decoding.formats import render
+    from ..layout.hocr import to_hocr
     from ..layout.page_xml import to_alto, to_page_xml
 
     if isinstance(result, tuple):  # a line image: as `read` has always written lines
@@ -130,7 +132,8 @@ def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> N
     else:
         text = {"txt": lambda: result.text + "\n",
                 "json": lambda: json.dumps(result.to_dict(), ensure_ascii=False) + "\n",
-                "alto": lambda: to_alto(result), "page": lambda: to_page_xml(result)}[fmt]()
+                "alto": lambda: to_alto(result), "page": lambda: to_page_xml(result),
+                "hocr": lambda: to_hocr(result)}[fmt]()
     if output_dir:
         atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{SUFFIXES[fmt]}", text)
     elif fmt == "txt" and several and not isinstance(result, tuple):  # a page's lines under its name

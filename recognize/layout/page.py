@@ -32,11 +32,47 @@ class TextLine:
         xs, ys = [x for x, _ in self.polygon], [y for _, y in self.polygon]
         return math.floor(min(xs)), math.floor(min(ys)), math.floor(max(xs)) + 1, math.floor(max(ys)) + 1
 
+    def words(self) -> list[dict]:
+        """The line's words, from its characters: ``{"text", "box": (x0, y0, x1, y1),
+        "confidence"}`` left to right. A word runs from its first character's x0 to where
+        the space after it was read (as kraken cuts characters from CTC positions: a
+        character's ink lies after the frame that reads it), the last word to the line's
+        end; its height is the polygon's there. ``confidence`` is the lowest of its
+        characters'. A line with a text but no characters (its text from an XML file) is
+        one word over its box; a blank line has none."""
+        if not self.characters:
+            return [{"text": self.text, "box": self.box, "confidence": self.confidence}] if self.text else []
+        words, current = [], []
+        for char in self.characters + [{"char": " ", "x0": self.box[2]}]:
+            if char["char"] != " ":
+                current.append(char)
+            elif current:
+                x0, x1 = current[0]["x0"], max(char["x0"], current[-1]["x1"])
+                y0, y1 = height_between(self.polygon, x0, x1) or self.box[1::2]
+                words.append({"text": "".join(c["char"] for c in current),
+                              "box": (math.floor(x0), math.floor(y0), math.ceil(x1), math.floor(y1) + 1),
+                              "confidence": min(c["confidence"] for c in current)})
+                current = []
+        return words
+
     def to_dict(self) -> dict:
         return {"id": self.id, "text": self.text, "box": list(self.box),
                 "polygon": [[round(x, 1), round(y, 1)] for x, y in self.polygon],
                 "baseline": [[round(x, 1), round(y, 1)] for x, y in self.baseline],
                 "confidence": self.confidence, "characters": self.characters}
+
+
+def height_between(polygon: list[Point], x0: float, x1: float) -> tuple[float, float] | None:
+    """``(top, bottom)``: the y-extent of ``polygon`` between ``x0`` and ``x1`` (its
+    corners there and where its edges cross the two verticals); None if it has none there."""
+    ys = []
+    for (ax, ay), (bx, by) in zip(polygon, polygon[1:] + polygon[:1]):
+        if x0 <= ax <= x1:
+            ys.append(ay)
+        for x in (x0, x1):
+            if min(ax, bx) < x < max(ax, bx):
+                ys.append(ay + (by - ay) * (x - ax) / (bx - ax))
+    return (min(ys), max(ys)) if ys else None
 
 
 @dataclass

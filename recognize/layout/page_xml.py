@@ -150,20 +150,30 @@ def _alto_points(points) -> str:
     return " ".join(f"{round(x)} {round(y)}" for x, y in points)
 
 
+def _alto_string(word: dict) -> str:
+    """One word (:meth:`TextLine.words`) as an ALTO ``String``, its confidence as ``WC``."""
+    x0, y0, x1, y1 = word["box"]
+    wc = word["confidence"]
+    confidence = f' WC="{wc:.4f}"' if wc is not None else ""
+    return (f'<String CONTENT={quoteattr(word["text"])} HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" '
+            f'HEIGHT="{y1 - y0}"{confidence}/>')
+
+
 def to_alto(page: Page) -> str:
     """The page as ALTO v4: one TextBlock of TextLines, each with its polygon
-    (``Shape/Polygon``), ``BASELINE`` and one ``String`` holding its text."""
+    (``Shape/Polygon``), ``BASELINE`` and a ``String`` per word (``SP`` between), placed
+    by :meth:`TextLine.words`; a line without characters is one ``String``."""
     lines = []
     for number, line in enumerate(page.lines):
         x0, y0, x1, y1 = line.box
-        confidence = f" WC={quoteattr(f'{line.confidence:.4f}')}" if line.confidence is not None else ""
         baseline = f" BASELINE={quoteattr(_alto_points(line.baseline))}" if line.baseline else ""
+        words = line.words() or [{"text": "", "box": line.box, "confidence": None}]  # ALTO: a String at least
+        strings = "<SP/>".join(_alto_string(word) for word in words)
         lines.append(
             f'        <TextLine ID="line_{number}" HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" HEIGHT="{y1 - y0}"'
             f'{baseline}>\n'
             f'          <Shape><Polygon POINTS={quoteattr(_alto_points(line.polygon))}/></Shape>\n'
-            f'          <String CONTENT={quoteattr(line.text)} HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" '
-            f'HEIGHT="{y1 - y0}"{confidence}/>\n'
+            f'          {strings}\n'
             f'        </TextLine>')
     body = "\n".join(lines)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
