@@ -107,7 +107,8 @@ class TrainConfig:
     keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
     save_every_steps: int = 500  # also write last.pt every this many batches within an epoch (0: at epoch ends)
     max_nonfinite: int = 20  # stop after this many non-finite losses in a row (each one's batch is skipped)
-    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16 (CUDA, with a gradient scaler)
+    # auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 (CUDA, or a CPU with bf16 instructions), fp16 (CUDA, scaled)
+    precision: str = "auto"
     stats_utterances: int = 2000  # speech: utterances sampled for the normalization statistics
 
 

@@ -307,3 +307,15 @@ def test_int8_frontend_script_quantizes_the_convolutions_and_scores_the_bundled_
     greedy = json.loads(run_cli("evaluate", line_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
     assert rows["bundled (fp32 frontend)"][0] == pytest.approx(100 * greedy["cer"], abs=0.005)
     assert rows["bundled (fp32 frontend)"][-1] == 1.0 and rows["int8 frontend, 3 lines"][-1] > 0
+
+
+def test_the_cpu_bf16_script_times_a_training_step_both_ways():
+    """experiments/cpu_bf16.py on the Copiste model alone, one timed step each way."""
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "cpu_bf16.py", "--repeats", "1", "--only", "copiste"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert header.startswith("torch ") and "bf16 instructions: " in header
+    fp32, bf16, ratio = re.fullmatch(r"configs/copiste.yaml \(as it is\): fp32 ([\d.]+) s, bf16 ([\d.]+) s a step: "
+                                     r"([\d.]+)x", row).groups()
+    assert float(fp32) > 0 and float(bf16) > 0 and float(ratio) == pytest.approx(float(fp32) / float(bf16), abs=0.06)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 
 import torch
 from torch.nn import functional as F
@@ -28,12 +29,28 @@ def lr_lambda(warmup: int, total: int, final_ratio: float):
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``train.precision`` (None: float32, no autocast)."""
-    if precision in ("bf16", "fp16") and device.type != "cuda":
-        raise ConfigError(f"train.precision: {precision} needs a CUDA device (the CPU trains in fp32)")
+    """The autocast dtype for ``train.precision`` (None: float32, no autocast). ``auto``
+    is bf16 on CUDA and float32 on the CPU, where bf16 is asked for: it pays only on CPUs
+    with bf16 instructions (on others a warning says it will be slower)."""
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision: fp16 needs a CUDA device (the CPU trains in fp32 or bf16)")
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        print("warning: train.precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX), so bf16 "
+              "runs emulated, likely slower than fp32", file=sys.stderr)
     if precision == "auto":
         return torch.bfloat16 if device.type == "cuda" else None
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively, as far as torch tells (x86: AVX512-BF16
+    or AMX; other CPUs are given the benefit of the doubt)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return True
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
