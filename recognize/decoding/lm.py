@@ -202,7 +202,7 @@ class NGramLM:
         else ``char`` when ``<sp>`` is a unigram, else ``word``. :class:`RecognizeError`
         names the file and line when it is not ARPA."""
         path = Path(path)
-        lines = read_text_lines(path)
+        lines = read_arpa_lines(path)
         if unit is None and lines and lines[0].startswith("# recognize"):
             unit = "char" if "unit=char" in lines[0] else "word"
         order, probs, backoffs = parse_arpa(lines, path)
@@ -210,8 +210,8 @@ class NGramLM:
         return cls(order or max(len(g) for g in probs), probs, backoffs, unit)
 
 
-def read_text_lines(path: Path) -> list[str]:
-    """The lines of a UTF-8 text file, gzip-compressed or not; one-line errors."""
+def read_arpa_lines(path: Path) -> list[str]:
+    """The lines of an ARPA file, gzip-compressed or not; one-line errors naming it."""
     try:
         raw = path.read_bytes()
         text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
