@@ -14,8 +14,6 @@ def average_checkpoints(paths: list[str | Path], output: str | Path) -> None:
     """Write a checkpoint whose floating-point weights are the mean of ``paths``' (integer
     buffers such as batch-norm counters come from the last one). All must share one
     config and alphabet; training state is not carried over."""
-    import torch
-
     if not paths:
         raise RecognizeError("average: no checkpoints to average")
     states = [read_checkpoint(p) for p in paths]
