@@ -90,18 +90,20 @@ def _features(recognizer, audio, sample_rate):
 
 def read(paths, model=None, layout: str = "auto", **options) -> list:
     """Recognize handwriting: for each line image a :class:`Hypothesis`, for each page
-    image a dict as ``recognize read --format json`` writes it (``{"file", "text",
-    "width", "height", "lines": [{"text", "box", "polygon", "baseline", "confidence",
-    "characters"}]}``, coordinates in the image's pixels). ``layout``: ``"auto"`` (pages
-    are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or ``"line"``;
-    ``model`` is a Recognizer, a name or a path (default: bundled); ``options`` choose the
-    decoding as :func:`load_model`'s do."""
+    image, and each page of a PDF or multi-page TIFF, a dict as ``recognize read --format
+    json`` writes it (``{"file", "text", "width", "height", "lines": [{"text", "box",
+    "polygon", "baseline", "confidence", "characters"}]}``, coordinates in the image's
+    pixels; a document page's ``file`` is ``scan.pdf#page=2``). ``layout``: ``"auto"``
+    (pages are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or
+    ``"line"``; ``model`` is a Recognizer, a name or a path (default: bundled);
+    ``options`` choose the decoding as :func:`load_model`'s do."""
+    from .inputs.documents import DocumentPage, document_pages
     from .inputs.image import header_size
     from .layout.page import is_page
 
     recognizer, results = _recognizer(model, HANDWRITING, options), []
-    for path in map(str, paths):
-        if layout == "page" or (layout == "auto" and is_page(*header_size(path))):
+    for path in (item for path in map(str, paths) for item in document_pages(path) or [path]):
+        if isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*header_size(path))):
             from .runtime.pages import read_page  # the line finder (and scipy) load for pages only
 
             results.append(read_page(recognizer, path).to_dict())

@@ -192,8 +192,9 @@ def test_broken_files_are_one_line_errors(tmp_path):
 
 def test_a_pdf_or_a_phone_photo_gets_the_way_round(tmp_path):
     Image.open(LINE).convert("RGB").save(tmp_path / "scan.pdf")  # a real PDF holding the line image
-    assert error_of(tmp_path / "scan.pdf").endswith("not an image file Pillow can read (a PDF: render its pages "
-                                                    "to images first, e.g. pdftoppm -png -r 300, then cut the lines)")
+    assert error_of(tmp_path / "scan.pdf").endswith("not an image file Pillow can read (a PDF: `recognize read` "
+                                                    "reads its pages; elsewhere render them to images first, e.g. "
+                                                    "pdftoppm -png)")
     (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
     assert "(HEIC, as phones save photos: convert it to PNG or JPEG first)" in error_of(tmp_path / "photo.heic")
 

@@ -104,12 +104,17 @@ def check_output_names(files: list[str], output_dir) -> None:
         return
     by_stem: dict[str, list[str]] = {}
     for f in files:
-        by_stem.setdefault(Path(f).stem, []).append(f)
+        by_stem.setdefault(output_stem(f), []).append(str(f))
     clashes = [paths for paths in by_stem.values() if len(paths) > 1]
     if clashes:
         named = "; ".join(" and ".join(paths) for paths in clashes[:3]) + (" ..." if len(clashes) > 3 else "")
         raise RecognizeError(f"--output-dir: several input files share a name, so their outputs would overwrite "
                              f"each other: {named}")
+
+
+def output_stem(item) -> str:
+    """The name an input's outputs take: a file's stem, or a document page's (``scan_p002``)."""
+    return getattr(item, "stem", None) or Path(item).stem
 
 
 def emit(text: str, path: str, fmt: str, several: bool, bar=None) -> None:
@@ -140,25 +145,42 @@ def wrote(count: int, fmt: str, output_dir) -> None:
         print(f"wrote {count} {fmt} file{'s' if count != 1 else ''} to {output_dir}", file=sys.stderr)
 
 
-def input_files(paths, kind, output_dir, skip_existing: bool, suffixes: tuple[str, ...]) -> tuple[list[str], list, int]:
-    """``(files, failures, empty folders)`` of a batch command: folders expanded (an empty
-    one reported at once), names that would overwrite each other refused, and with
-    ``skip_existing`` the files whose ``output_dir/STEM.SUFFIX`` exists for every suffix
+def input_files(paths, kind, output_dir, skip_existing: bool, suffixes: tuple[str, ...],
+                expand=None) -> tuple[list, list, int]:
+    """``(inputs, failures, how many failed already)`` of a batch command: folders
+    expanded (an empty one reported at once), then each file by ``expand`` (a file -> its
+    inputs, as a PDF -> its pages; a :class:`~recognize.errors.RecognizeError` is the
+    file's failure), names that would overwrite each other refused, and with
+    ``skip_existing`` the inputs whose ``output_dir/STEM.SUFFIX`` exists for every suffix
     left out."""
     from ..errors import RecognizeError
 
     files, failures = expand_folders(paths, kind)
     for path, why in failures:
         print(f"error: {path}: {why}", file=sys.stderr)
+    if expand:
+        files = [item for f in files for item in expand_one(f, expand, failures)]
     check_output_names(files, output_dir)
     if skip_existing:
         if not output_dir:
             raise RecognizeError("--skip-existing needs --output-dir")
-        todo = [f for f in files if not all((Path(output_dir) / f"{Path(f).stem}.{s}").exists() for s in suffixes)]
+        todo = [f for f in files if not all((Path(output_dir) / f"{output_stem(f)}.{s}").exists() for s in suffixes)]
         if len(todo) < len(files):
             print(f"skipping {len(files) - len(todo)} files already in {output_dir}", file=sys.stderr)
         files = todo
     return files, failures, len(failures)
+
+
+def expand_one(path: str, expand, failures: list) -> list:
+    """``expand(path)``, or nothing when it raises: then the reason is printed and kept."""
+    from ..errors import RecognizeError
+
+    try:
+        return expand(path)
+    except RecognizeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        failures.append((path, str(e).removeprefix(f"{path}: ")))
+        return []
 
 
 def model_for(model, kind, device, threads, decoder):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_decoder_options, decoder_from, emit, input_files, model_for, report_failures, shown_path, wrote
+from .common import (add_decoder_options, decoder_from, emit, input_files, model_for, output_stem, report_failures,
+                     shown_path, wrote)
 
 FORMATS = ("txt", "json", "alto", "page", "hocr")
 SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml", "hocr": "hocr"}
@@ -44,7 +45,8 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
 
     from ..kinds import HANDWRITING
 
-    files, failures, empty_folders = input_files(files, HANDWRITING, output_dir, skip_existing, (SUFFIXES[fmt],))
+    files, failures, failed_early = input_files(files, HANDWRITING, output_dir, skip_existing, (SUFFIXES[fmt],),
+                                                expand=pages_of)
     recognizer = model_for(model, HANDWRITING, device, threads, decoder)
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
 
@@ -62,15 +64,23 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
         written += bool(output_dir)
     bar.close()
     wrote(written, fmt, output_dir)
-    report_failures(failures, len(files) + empty_folders)
+    report_failures(failures, len(files) + failed_early)
     return 1 if failures else 0
+
+
+def pages_of(path: str) -> list:
+    """A PDF or a TIFF of several pages -> its pages; any other file -> itself."""
+    from ..inputs.documents import document_pages
+
+    return document_pages(path) or [path]
 
 
 def read_files(recognizer, files, layout, batch_size, on_error, progress):
     """Yield ``(path, result)`` in input order: a :class:`~recognize.layout.page.Page` for
-    each page image (read one by one), ``(Hypothesis, width)`` for each line image (runs of
-    them read in batches)."""
+    each page image or page of a document (read one by one), ``(Hypothesis, width)`` for
+    each line image (runs of them read in batches)."""
     from ..errors import RecognizeError
+    from ..inputs.documents import DocumentPage
     from ..layout.page import is_page
 
     run: list[str] = []
@@ -81,8 +91,8 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
         run.clear()
 
     for path in files:
-        try:
-            page = layout == "page" or (layout == "auto" and is_page(*image_size(path)))
+        try:  # a document's pages are pages, whatever their size
+            page = isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*image_size(path)))
         except RecognizeError:
             page = False  # the line reader reports the file in its one line
         if not page:
@@ -135,7 +145,7 @@ def write(path, result, fmt: str, output_dir, several: bool, bar, alphabet) -> N
                 "alto": lambda: to_alto(result), "page": lambda: to_page_xml(result),
                 "hocr": lambda: to_hocr(result)}[fmt]()
     if output_dir:
-        atomic_write_text(Path(output_dir) / f"{Path(path).stem}.{SUFFIXES[fmt]}", text)
+        atomic_write_text(Path(output_dir) / f"{output_stem(path)}.{SUFFIXES[fmt]}", text)
     elif fmt == "txt" and several and not isinstance(result, tuple):  # a page's lines under its name
         bar.write(f"{shown_path(path)}:\n{text}", end="", file=sys.stdout)
     else:

@@ -23,7 +23,7 @@ from .files import check_regular
 MAX_PIXELS = 50_000_000
 # Files people give that Pillow cannot open, and what to do instead.
 NOT_PILLOW = {
-    ".pdf": " (a PDF: render its pages to images first, e.g. pdftoppm -png -r 300, then cut the lines)",
+    ".pdf": " (a PDF: `recognize read` reads its pages; elsewhere render them to images first, e.g. pdftoppm -png)",
     ".heic": " (HEIC, as phones save photos: convert it to PNG or JPEG first)",
     ".heif": " (HEIF: convert it to PNG or JPEG first)",
     **{suffix: " (audio: speech is transcribed with `recognize transcribe`)"

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..decoding.formats import characters
 from ..errors import ImageError
+from ..inputs.documents import DocumentPage
 from ..inputs.image import header_size, normalize_line, open_image, to_gray
 from ..layout.finder import find_lines
 from ..layout.page import Page
@@ -22,16 +23,21 @@ READ_PIXELS = 20_000_000  # ... and is read shrunk to at most this (an A3 page a
 LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level before it is read
 
 
-def read_page(recognizer, path: str | Path, batch_size: int = 16) -> Page:
-    """One page image -> its :class:`~recognize.layout.page.Page`, each line with its
-    text, confidence (mean posterior of its characters) and characters (x-ranges in the
-    page). Raises :class:`~recognize.errors.ImageError` (one line naming the file) for an
-    unreadable image or one too small to hold a line."""
-    width, height = header_size(path)
+def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16) -> Page:
+    """One page image (a file, or a page of a PDF or TIFF) -> its
+    :class:`~recognize.layout.page.Page`, each line with its text, confidence (mean
+    posterior of its characters) and characters (x-ranges in the page). Raises
+    :class:`~recognize.errors.ImageError` (one line naming the file) for an unreadable
+    image or one too small to hold a line."""
+    document = isinstance(path, DocumentPage)
+    width, height = path.size() if document else header_size(path)
     if min(width, height) < MIN_PAGE_SIDE:
         raise ImageError(f"{path}: {width}x{height} pixels is too small for a page of lines "
                          f"(use --layout line for a line image)")
-    image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
+    if document:
+        image = path.open(MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
+    else:
+        image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
     gray = to_gray(image)
     page = Page(str(path), image.width, image.height, find_lines(gray))
     inputs, scales = line_inputs(page, gray, recognizer.cfg.image)
