@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import AN4_ARCHIVE, ROOT, SHARED_DATA, needs, run_cli
+from PIL import Image
 
 from recognize.corpora import an4
 
@@ -319,3 +321,19 @@ def test_the_cpu_bf16_script_times_a_training_step_both_ways():
     fp32, bf16, ratio = re.fullmatch(r"configs/copiste.yaml \(as it is\): fp32 ([\d.]+) s, bf16 ([\d.]+) s a step: "
                                      r"([\d.]+)x", row).groups()
     assert float(fp32) > 0 and float(bf16) > 0 and float(ratio) == pytest.approx(float(fp32) / float(bf16), abs=0.06)
+
+
+def test_the_lighting_script_writes_lit_copies_that_evaluate_reads(tmp_path):
+    """experiments/pages/lighting.py on the sample page: a lamp's and a shadow's copy beside
+    its ALTO, darker where the light does not reach, and scored by `recognize evaluate`."""
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "pages" / "lighting.py", ROOT / "samples",
+                           "-o", tmp_path], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    scan = np.asarray(Image.open(ROOT / "samples" / "wikitexte_0063.jpg").convert("L"), dtype=np.float32)
+    for name in ("lamp", "shadow"):
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["wikitexte_0063.jpg", "wikitexte_0063.xml"]
+        lit = np.asarray(Image.open(tmp_path / name / "wikitexte_0063.jpg").convert("L"), dtype=np.float32)
+        corner = (slice(-200, None), slice(-200, None))  # the bottom right, far from the lamp, under the shadow
+        assert np.percentile(lit[corner], 75) < 0.7 * np.percentile(scan[corner], 75)
+    scored = run_cli("evaluate", tmp_path / "shadow", "--json", "--decoder", "greedy", "--threads", 1)
+    assert scored.returncode == 0 and json.loads(scored.stdout)["pages"] == 1

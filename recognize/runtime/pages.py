@@ -1,4 +1,5 @@
-"""Whole pages through a line model: the page's lines found (:mod:`recognize.layout.finder`),
+"""Whole pages through a line model: the page's lighting evened out
+(:mod:`recognize.layout.background`), its lines found (:mod:`recognize.layout.finder`),
 each cut along its polygon, height-normalized as the model's line images are, read in
 batches of similar widths, and put back in reading order with page coordinates."""
 
@@ -13,6 +14,7 @@ from ..decoding.formats import characters
 from ..errors import ImageError
 from ..inputs.documents import DocumentPage
 from ..inputs.image import header_size, normalize_line, open_image, to_gray
+from ..layout.background import even_out
 from ..layout.finder import find_lines
 from ..layout.page import Page
 from ..layout.page_xml import cut_line
@@ -38,7 +40,7 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
         image = path.open(MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
     else:
         image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
-    gray = to_gray(image)
+    gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
     page = Page(str(path), image.width, image.height, find_lines(gray))
     inputs, scales = line_inputs(page, gray, recognizer.cfg.image)
     for indices, log_probs, out_lens in recognizer.batches(inputs, batch_size):
