@@ -219,6 +219,7 @@ def test_evening_out_whitens_shadowed_paper_and_leaves_a_clean_scan_as_it_is(tmp
         assert min(before) == pytest.approx(paper_before[0], abs=0.02) and max(before) == pytest.approx(
             paper_before[1], abs=0.02)
         assert all(np.percentile(even[q], 75) > 0.97 for q in quarters)
+        assert (even is gray) == (page == PAGE)  # a scan's even paper is left as it is
         assert (even < 0.5).mean() == pytest.approx((to_gray(open_image(PAGE)) < 0.5).mean(), abs=0.005)  # the ink
 
 
