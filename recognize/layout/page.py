@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 Point = tuple[float, float]
 LINE_ASPECT = 2.5  # an image this many times wider than high is a line
 PAGE_HEIGHT = 400  # pixels: a page is at least this high (a letter page at 50 dpi is 550); lines are lower
@@ -97,6 +99,23 @@ class Page:
                 line.baseline = [(x * sx, y * sy) for x, y in line.baseline]
                 line.characters = [{**c, "x0": round(c["x0"] * sx, 1), "x1": round(c["x1"] * sx, 1)}
                                    for c in line.characters]
+        self.width, self.height = width, height
+        return self
+
+    def moved(self, point, width: int, height: int) -> "Page":
+        """The page with its lines' polygons, baselines and characters taken through
+        ``point(x, y) -> (x, y)`` (from a turned copy of the page back to the page, say),
+        now ``width`` x ``height``. A character's x goes through the point of its line's
+        baseline there (the middle of its box where it has none)."""
+        for line in self.lines:
+            xs, ys = zip(*line.baseline) if len(line.baseline) > 1 else ((0.0, 1.0), (sum(line.box[1::2]) / 2,) * 2)
+
+            def page_x(x: float) -> float:
+                return round(point(x, float(np.interp(x, xs, ys)))[0], 1)
+
+            line.characters = [{**c, "x0": page_x(c["x0"]), "x1": page_x(c["x1"])} for c in line.characters]
+            line.polygon = [point(x, y) for x, y in line.polygon]
+            line.baseline = [point(x, y) for x, y in line.baseline]
         self.width, self.height = width, height
         return self
 

@@ -1,5 +1,6 @@
 """Whole pages through a line model: the page's lighting evened out
-(:mod:`recognize.layout.background`), its lines found (:mod:`recognize.layout.finder`),
+(:mod:`recognize.layout.background`), a page askew turned straight
+(:mod:`recognize.layout.skew`), its lines found (:mod:`recognize.layout.finder`),
 each cut along its polygon, height-normalized as the model's line images are, read in
 batches of similar widths, and put back in reading order with page coordinates."""
 
@@ -18,6 +19,7 @@ from ..layout.background import even_out
 from ..layout.finder import find_lines
 from ..layout.page import Page
 from ..layout.page_xml import cut_line
+from ..layout.skew import TURN_FROM, skew_of, turn_level
 
 MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
 MAX_PAGE_PIXELS = 200_000_000  # a page scan may be this large (an A2 sheet at 600 dpi is 140 million) ...
@@ -31,17 +33,33 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
     posterior of its characters) and characters (x-ranges in the page). Raises
     :class:`~recognize.errors.ImageError` (one line naming the file) for an unreadable
     image or one too small to hold a line."""
+    (width, height), image = page_image(path)
+    gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
+    skew = skew_of(gray)
+    level, back = turn_level(gray, skew) if abs(skew) >= TURN_FROM else (gray, None)  # a page askew, straight
+    page = Page(str(path), level.shape[1], level.shape[0], find_lines(level))
+    read_lines(recognizer, page, level, batch_size)
+    if back is not None:
+        page = page.moved(back, image.width, image.height)
+    return page.scaled_to(width, height)  # the shrunk image's pixels back to the scan's
+
+
+def page_image(path: str | Path | DocumentPage) -> tuple[tuple[int, int], Image.Image]:
+    """``((width, height) of the scan, the page image, shrunk to at most READ_PIXELS)``;
+    :class:`~recognize.errors.ImageError` for an image too small to be a page."""
     document = isinstance(path, DocumentPage)
     width, height = path.size() if document else header_size(path)
     if min(width, height) < MIN_PAGE_SIDE:
         raise ImageError(f"{path}: {width}x{height} pixels is too small for a page of lines "
                          f"(use --layout line for a line image)")
     if document:
-        image = path.open(MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
-    else:
-        image = open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
-    gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
-    page = Page(str(path), image.width, image.height, find_lines(gray))
+        return (width, height), path.open(MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
+    return (width, height), open_image(path, limit=MAX_PAGE_PIXELS, reduce_to=READ_PIXELS)
+
+
+def read_lines(recognizer, page: Page, gray: np.ndarray, batch_size: int) -> None:
+    """Read each found line of ``page`` from the ``(H, W)`` gray page it was found on:
+    its text, confidence and characters set in place (lines that cut to nothing dropped)."""
     inputs, scales = line_inputs(page, gray, recognizer.cfg.image)
     for indices, log_probs, out_lens in recognizer.batches(inputs, batch_size):
         units = [recognizer.frame_unit * scales[i] for i in indices]
@@ -51,7 +69,6 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
             line.confidence = round(float(np.mean([t.prob for t in hyp.tokens])), 4) if hyp.tokens else None
             line.characters = [{**c, "x0": round(c["x0"] + x0, 1), "x1": round(c["x1"] + x0, 1)}
                                for c in characters(hyp, recognizer.alphabet)]
-    return page.scaled_to(width, height)  # the shrunk image's pixels back to the scan's
 
 
 def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarray], list[float]]:
