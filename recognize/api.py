@@ -92,7 +92,7 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
     """Recognize handwriting: for each line image a :class:`Hypothesis`, for each page
     image, and each page of a PDF or multi-page TIFF, a dict as ``recognize read --format
     json`` writes it (``{"file", "text", "width", "height", "lines": [{"text", "box",
-    "polygon", "baseline", "confidence", "characters"}]}``, coordinates in the image's
+    "polygon", "baseline", "confidence", "characters", "words"}]}``, coordinates in the image's
     pixels; a document page's ``file`` is ``scan.pdf#page=2``). ``layout``: ``"auto"``
     (pages are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or
     ``"line"``; ``model`` is a Recognizer, a name or a path (default: bundled);

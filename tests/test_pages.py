@@ -119,7 +119,8 @@ def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_
     assert page["text"] == "\n".join(line["text"] for line in page["lines"])
     assert "UGK est un groupe de hip-hop" in page["text"]  # the page's ninth line, read right
     first = page["lines"][0]
-    assert set(first) == {"id", "text", "box", "polygon", "baseline", "confidence", "characters"}
+    assert set(first) == {"id", "text", "box", "polygon", "baseline", "confidence", "characters", "words"}
+    assert all(" ".join(w["text"] for w in line["words"]) == line["text"] for line in page["lines"])
     x0, y0, x1, y1 = first["box"]
     assert all(x0 - 1 <= c["x0"] <= c["x1"] <= x1 + 40 for line in page["lines"][:1] for c in line["characters"])
     for fmt in ("alto", "page"):

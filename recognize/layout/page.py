@@ -61,7 +61,8 @@ class TextLine:
         return {"id": self.id, "text": self.text, "box": list(self.box),
                 "polygon": [[round(x, 1), round(y, 1)] for x, y in self.polygon],
                 "baseline": [[round(x, 1), round(y, 1)] for x, y in self.baseline],
-                "confidence": self.confidence, "characters": self.characters}
+                "confidence": self.confidence, "characters": self.characters,
+                "words": [{**w, "box": list(w["box"])} for w in self.words()]}
 
 
 def height_between(polygon: list[Point], x0: float, x1: float) -> tuple[float, float] | None:
