@@ -41,7 +41,7 @@ class DocumentPage:
     def size(self) -> tuple[int, int]:
         """(width, height) in the pixels :meth:`open` gives at full size."""
         if self.path.lower().endswith(".pdf"):
-            return _pdf_page(self, lambda page: _pdf_page_size(page))
+            return _pdf_page(self, _pdf_page_size)
         return _tiff_page(self, lambda frame: frame.size)
 
     def open(self, limit: int, reduce_to: int = 0) -> Image.Image:
