@@ -93,7 +93,8 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
     image, and each page of a PDF or multi-page TIFF, a dict as ``recognize read --format
     json`` writes it (``{"file", "text", "width", "height", "lines": [{"text", "box",
     "polygon", "baseline", "confidence", "characters", "words"}]}``, coordinates in the image's
-    pixels; a document page's ``file`` is ``scan.pdf#page=2``). ``layout``: ``"auto"``
+    pixels; a document page's ``file`` is ``scan.pdf#page=2``); for an ALTO or PAGE XML
+    file, the same of its page image with the lines it gives. ``layout``: ``"auto"``
     (pages are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or
     ``"line"``; ``model`` is a Recognizer, a name or a path (default: bundled);
     ``options`` choose the decoding as :func:`load_model`'s do."""
@@ -103,7 +104,11 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
 
     recognizer, results = _recognizer(model, HANDWRITING, options), []
     for path in (item for path in map(str, paths) for item in document_pages(path) or [path]):
-        if isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*header_size(path))):
+        if str(path).lower().endswith(".xml"):  # its lines given
+            from .runtime.pages import read_segmented_page
+
+            results.append(read_segmented_page(recognizer, path).to_dict())
+        elif isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*header_size(path))):
             from .runtime.pages import read_page  # the line finder (and scipy) load for pages only
 
             results.append(read_page(recognizer, path).to_dict())

@@ -17,7 +17,8 @@ def add_read(sub) -> None:
                        description="Line images are read as they are; a page is first split into its text lines "
                                    "(found in reading order), each line read, and the lines joined.")
     p.add_argument("files", nargs="+", metavar="IMAGE",
-                   help="line or page images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them")
+                   help="line or page images (PNG, JPEG, TIFF, BMP, WebP, ...), or folders of them; PDFs; or "
+                        "ALTO / PAGE XML files, whose lines are read from the page image beside each")
     add_decoder_options(p)
     p.add_argument("--layout", choices=("auto", "page", "line"), default="auto",
                    help="page: find the lines first; line: read each image as one line; auto (default): an image "
@@ -47,6 +48,7 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
 
     files, failures, failed_early = input_files(files, HANDWRITING, output_dir, skip_existing, (SUFFIXES[fmt],),
                                                 expand=pages_of)
+    check_not_over_inputs(files, output_dir, SUFFIXES[fmt])
     recognizer = model_for(model, HANDWRITING, device, threads, decoder)
     bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
 
@@ -66,6 +68,20 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
     wrote(written, fmt, output_dir)
     report_failures(failures, len(files) + failed_early)
     return 1 if failures else 0
+
+
+def check_not_over_inputs(files, output_dir, suffix: str) -> None:
+    """A :class:`RecognizeError` when an output would replace an input (an XML read into
+    ALTO in its own folder): nothing a user gave is written over."""
+    from ..errors import RecognizeError
+
+    for path in files if output_dir else ():
+        if not isinstance(path, str):
+            continue
+        target = Path(output_dir) / f"{output_stem(path)}.{suffix}"
+        if target.exists() and target.resolve() == Path(path).resolve():
+            raise RecognizeError(f"--output-dir {output_dir}: {target.name} there is an input; writing it would "
+                                 "replace it: choose another folder")
 
 
 def pages_of(path: str) -> list:
@@ -91,18 +107,20 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
         run.clear()
 
     for path in files:
+        segmented = str(path).lower().endswith(".xml")  # a page whose lines its XML gives
         try:  # a document's pages are pages, whatever their size
-            page = isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*image_size(path)))
+            page = segmented or isinstance(path, DocumentPage) or layout == "page" or (
+                layout == "auto" and is_page(*image_size(path)))
         except RecognizeError:
             page = False  # the line reader reports the file in its one line
         if not page:
             run.append(path)
             continue
         yield from lines()
-        from ..runtime.pages import read_page  # the line finder (and scipy) load for pages only
+        from ..runtime.pages import read_page, read_segmented_page  # the line finder (and scipy) load for pages only
 
         try:
-            yield path, read_page(recognizer, path, batch_size)
+            yield path, (read_segmented_page if segmented else read_page)(recognizer, path, batch_size)
         except RecognizeError as e:
             on_error(path, e)
         progress(1)

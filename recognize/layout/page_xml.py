@@ -169,8 +169,9 @@ def to_alto(page: Page) -> str:
         baseline = f" BASELINE={quoteattr(_alto_points(line.baseline))}" if line.baseline else ""
         words = line.words() or [{"text": "", "box": line.box, "confidence": None}]  # ALTO: a String at least
         strings = "<SP/>".join(_alto_string(word) for word in words)
+        line_id = quoteattr(line.id or f"line_{number}")  # a read XML's own ids kept
         lines.append(
-            f'        <TextLine ID="line_{number}" HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" HEIGHT="{y1 - y0}"'
+            f'        <TextLine ID={line_id} HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" HEIGHT="{y1 - y0}"'
             f'{baseline}>\n'
             f'          <Shape><Polygon POINTS={quoteattr(_alto_points(line.polygon))}/></Shape>\n'
             f'          {strings}\n'
@@ -207,7 +208,8 @@ def to_page_xml(page: Page) -> str:
     for number, line in enumerate(page.lines):
         baseline = f'<Baseline points="{_page_points(line.baseline)}"/>' if line.baseline else ""
         confidence = f' conf="{line.confidence:.4f}"' if line.confidence is not None else ""
-        lines.append(f'      <TextLine id="line_{number}"><Coords points="{_page_points(line.polygon)}"/>{baseline}'
+        line_id = quoteattr(line.id or f"line_{number}")
+        lines.append(f'      <TextLine id={line_id}><Coords points="{_page_points(line.polygon)}"/>{baseline}'
                      f'<TextEquiv{confidence}><Unicode>{_escape(line.text)}</Unicode></TextEquiv></TextLine>')
     region = f'0,0 {page.width - 1},0 {page.width - 1},{page.height - 1} 0,{page.height - 1}'
     body = "\n".join(lines)

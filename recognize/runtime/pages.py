@@ -18,7 +18,8 @@ from ..inputs.image import header_size, normalize_line, open_image, to_gray
 from ..layout.background import even_out
 from ..layout.finder import find_lines
 from ..layout.page import Page
-from ..layout.page_xml import cut_line
+from ..kinds import HANDWRITING
+from ..layout.page_xml import cut_line, read_page_xml
 from ..layout.skew import TURN_FROM, skew_of, turn_level
 
 MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
@@ -42,6 +43,31 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
     if back is not None:
         page = page.moved(back, image.width, image.height)
     return page.scaled_to(width, height)  # the shrunk image's pixels back to the scan's
+
+
+def read_segmented_page(recognizer, xml_path: str | Path, batch_size: int = 16) -> Page:
+    """A page whose lines are given: an ALTO or PAGE XML file (as eScriptorium or kraken
+    export it) -> its :class:`~recognize.layout.page.Page` with each of its lines read, in
+    its order, keeping its ids, polygons and baselines. The page image is the file the XML
+    names beside it, else the image of the same name. :class:`~recognize.errors.ImageError`
+    or :class:`~recognize.errors.RecognizeError` (one line) when either cannot be read."""
+    xml_path = Path(xml_path)
+    page, name = read_page_xml(xml_path)
+    (width, height), image = page_image(image_beside(xml_path, name))
+    page.scaled_to(image.width, image.height)  # to the image, or its shrunk copy
+    page.file = str(xml_path.parent / name) if name else page.file
+    read_lines(recognizer, page, even_out(to_gray(image)), batch_size)
+    return page.scaled_to(width, height)
+
+
+def image_beside(xml_path: Path, name: str | None) -> Path:
+    """The page image of ``xml_path``: the file it names, beside it, else one of its stem."""
+    if name and (xml_path.parent / name).is_file():
+        return xml_path.parent / name
+    for suffix in HANDWRITING.suffixes:
+        if xml_path.with_suffix(suffix).is_file():
+            return xml_path.with_suffix(suffix)
+    raise ImageError(f"{xml_path}: its page image ({name or xml_path.stem + '.*'}) is not beside it")
 
 
 def page_image(path: str | Path | DocumentPage) -> tuple[tuple[int, int], Image.Image]:
