@@ -41,7 +41,9 @@ def test_each_page_of_a_scanned_document_reads_as_its_scan(tmp_path, page_text, 
     for name in ("letters_p001.txt", "letters_p002.txt"):
         text = (tmp_path / "out" / name).read_text(encoding="utf-8")
         assert len(text.splitlines()) == len(page_text.splitlines())
-        assert corpus_errors([page_text], [text])["cer"] < 0.02  # decoders differ by a grey level here and there
+        # pdfium's JPEG decoder differs from Pillow's by a grey level here and there: measured
+        # 1.6 % and 0.7 % (PDF, colour and grey page), 0.9 % and 0 % (TIFF)
+        assert corpus_errors([page_text], [text])["cer"] < 0.04
 
 
 def test_a_document_page_in_python_and_in_json_is_named_by_its_page(tmp_path):
