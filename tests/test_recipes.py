@@ -337,3 +337,14 @@ def test_the_lighting_script_writes_lit_copies_that_evaluate_reads(tmp_path):
         assert np.percentile(lit[corner], 75) < 0.7 * np.percentile(scan[corner], 75)
     scored = run_cli("evaluate", tmp_path / "shadow", "--json", "--decoder", "greedy", "--threads", 1)
     assert scored.returncode == 0 and json.loads(scored.stdout)["pages"] == 1
+
+
+def test_the_level_lines_script_reads_lines_as_they_are_and_levelled(line_manifest):
+    """experiments/copiste/level_lines.py on the committed real line images."""
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "copiste" / "level_lines.py", "--manifest",
+                           line_manifest], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = [re.fullmatch(r"(as they are|levelled), greedy: CER ([\d.]+) %, WER ([\d.]+) % \((\d+) lines\)", line)
+            for line in done.stdout.splitlines()]
+    assert [m.group(1) for m in rows] == ["as they are", "levelled"] and all(m.group(4) == "3" for m in rows)
+    assert all(float(m.group(2)) < 30 for m in rows)  # the bundled model reads these real lines either way

@@ -1,0 +1,58 @@
+"""Does the bundled handwriting model read line images better levelled first?
+
+    python experiments/copiste/level_lines.py --manifest data/copiste/val.jsonl [--decoder greedy|auto]
+
+Each line image is read as it is, and levelled: a straight baseline fitted under its ink
+(the line finder's ``baseline``) and the image turned so that it lies level when it
+slopes by more than a degree (the page reader's ``straighten``, which whole pages already
+get). Prints the corpus CER and WER of both on the manifest. Reading only: the model
+learned from lines as they were cut, unlevelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from PIL import Image
+
+from recognize import load_model
+from recognize.evaluation.metrics import corpus_errors
+from recognize.inputs.image import normalize_line, open_image, to_gray
+from recognize.inputs.manifest import read_manifest
+from recognize.layout.finder import baseline, ink_of
+from recognize.runtime.pages import straighten
+
+
+def model_input(path: str, image_cfg, level: bool) -> np.ndarray:
+    """A line image -> the ``(W, height)`` input the model reads, levelled or not."""
+    gray = to_gray(open_image(path))
+    crop = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    ys, xs = np.nonzero(ink_of(gray))
+    if level and len(xs):
+        crop = straighten(crop, baseline(xs, ys))
+    ink, _ = normalize_line(np.asarray(crop, dtype=np.float32) / 255, image_cfg.height, stretch=image_cfg.stretch)
+    return np.ascontiguousarray(ink.T)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--manifest", required=True)
+    parser.add_argument("--model", default="copiste")
+    parser.add_argument("--decoder", default="greedy", choices=("greedy", "auto"))
+    args = parser.parse_args()
+    model = load_model(args.model, threads=1, decoder=args.decoder)
+    rows = read_manifest(args.manifest)
+    for level in (False, True):
+        inputs = [model_input(row["image"], model.cfg.image, level) for row in rows]
+        texts = [""] * len(inputs)
+        for indices, log_probs, out_lens in model.batches(inputs, 16):
+            for i, hyp in zip(indices, model.decode(log_probs, out_lens, model.alphabet, [model.frame_unit] * len(indices))):
+                texts[i] = hyp.text
+        errors = corpus_errors([row["text"] for row in rows], texts)
+        print(f"{'levelled' if level else 'as they are'}, {args.decoder}: CER {100 * errors['cer']:.2f} %, "
+              f"WER {100 * errors['wer']:.2f} % ({len(rows)} lines)")
+
+
+if __name__ == "__main__":
+    main()
