@@ -98,17 +98,12 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
     (pages are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or
     ``"line"``; ``model`` is a Recognizer, a name or a path (default: bundled);
     ``options`` choose the decoding as :func:`load_model`'s do."""
-    from .inputs.documents import DocumentPage, document_pages
-    from .inputs.image import header_size
-    from .layout.page import is_page
+    from .inputs.documents import document_pages
+    from .layout.page import reads_as_page
 
     recognizer, results = _recognizer(model, HANDWRITING, options), []
     for path in (item for path in map(str, paths) for item in document_pages(path) or [path]):
-        if str(path).lower().endswith(".xml"):  # its lines given
-            from .runtime.pages import read_segmented_page
-
-            results.append(read_segmented_page(recognizer, path).to_dict())
-        elif isinstance(path, DocumentPage) or layout == "page" or (layout == "auto" and is_page(*header_size(path))):
+        if reads_as_page(path, layout):
             from .runtime.pages import read_page  # the line finder (and scipy) load for pages only
 
             results.append(read_page(recognizer, path).to_dict())

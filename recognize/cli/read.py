@@ -96,8 +96,7 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
     each page image or page of a document (read one by one), ``(Hypothesis, width)`` for
     each line image (runs of them read in batches)."""
     from ..errors import RecognizeError
-    from ..inputs.documents import DocumentPage
-    from ..layout.page import is_page
+    from ..layout.page import reads_as_page
 
     run: list[str] = []
 
@@ -107,20 +106,18 @@ def read_files(recognizer, files, layout, batch_size, on_error, progress):
         run.clear()
 
     for path in files:
-        segmented = str(path).lower().endswith(".xml")  # a page whose lines its XML gives
-        try:  # a document's pages are pages, whatever their size
-            page = segmented or isinstance(path, DocumentPage) or layout == "page" or (
-                layout == "auto" and is_page(*image_size(path)))
+        try:
+            page = reads_as_page(path, layout)
         except RecognizeError:
             page = False  # the line reader reports the file in its one line
         if not page:
             run.append(path)
             continue
         yield from lines()
-        from ..runtime.pages import read_page, read_segmented_page  # the line finder (and scipy) load for pages only
+        from ..runtime.pages import read_page  # the line finder (and scipy) load for pages only
 
         try:
-            yield path, (read_segmented_page if segmented else read_page)(recognizer, path, batch_size)
+            yield path, read_page(recognizer, path, batch_size)
         except RecognizeError as e:
             on_error(path, e)
         progress(1)

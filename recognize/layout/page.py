@@ -19,6 +19,19 @@ def is_page(width: int, height: int) -> bool:
     return height >= PAGE_HEIGHT and width < LINE_ASPECT * height
 
 
+def reads_as_page(path, layout: str = "auto") -> bool:
+    """Whether ``recognize read`` reads ``path`` as a page: a page of a PDF or TIFF
+    (:class:`~recognize.inputs.documents.DocumentPage`), an ALTO or PAGE XML whose lines it
+    reads, or an image that ``layout`` makes one (``"auto"``: :func:`is_page` of its
+    size). :class:`~recognize.errors.ImageError` when an image's header cannot be read."""
+    from ..inputs.documents import DocumentPage
+    from ..inputs.image import header_size
+
+    if isinstance(path, DocumentPage) or str(path).lower().endswith(".xml"):
+        return True
+    return layout == "page" or (layout == "auto" and is_page(*header_size(path)))
+
+
 @dataclass
 class TextLine:
     polygon: list[Point]  # the line's outline, clockwise or not, at least 3 points

@@ -15,10 +15,10 @@ from ..decoding.formats import characters
 from ..errors import ImageError
 from ..inputs.documents import DocumentPage
 from ..inputs.image import header_size, normalize_line, open_image, to_gray
+from ..kinds import HANDWRITING
 from ..layout.background import even_out
 from ..layout.finder import find_lines
 from ..layout.page import Page
-from ..kinds import HANDWRITING
 from ..layout.page_xml import cut_line, read_page_xml
 from ..layout.skew import TURN_FROM, skew_of, turn_level
 
@@ -31,9 +31,12 @@ LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned lev
 def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16) -> Page:
     """One page image (a file, or a page of a PDF or TIFF) -> its
     :class:`~recognize.layout.page.Page`, each line with its text, confidence (mean
-    posterior of its characters) and characters (x-ranges in the page). Raises
-    :class:`~recognize.errors.ImageError` (one line naming the file) for an unreadable
-    image or one too small to hold a line."""
+    posterior of its characters) and characters (x-ranges in the page); an ALTO or PAGE
+    XML file -> its page read along the lines it gives (:func:`read_segmented_page`).
+    Raises :class:`~recognize.errors.ImageError` (one line naming the file) for an
+    unreadable image or one too small to hold a line."""
+    if str(path).lower().endswith(".xml"):
+        return read_segmented_page(recognizer, path, batch_size)
     (width, height), image = page_image(path)
     gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
     skew = skew_of(gray)
@@ -53,9 +56,9 @@ def read_segmented_page(recognizer, xml_path: str | Path, batch_size: int = 16) 
     or :class:`~recognize.errors.RecognizeError` (one line) when either cannot be read."""
     xml_path = Path(xml_path)
     page, name = read_page_xml(xml_path)
-    (width, height), image = page_image(image_beside(xml_path, name))
+    page.file = str(image_beside(xml_path, name))
+    (width, height), image = page_image(page.file)
     page.scaled_to(image.width, image.height)  # to the image, or its shrunk copy
-    page.file = str(xml_path.parent / name) if name else page.file
     read_lines(recognizer, page, even_out(to_gray(image)), batch_size)
     return page.scaled_to(width, height)
 
