@@ -38,6 +38,7 @@ class ImageConfig:
 
     height: int = 64
     stretch: bool = False  # stretch each line's contrast: background to 0, ink to 1 (recognize.inputs.image)
+    level: bool = False  # turn each line level along a baseline fitted under its ink (recognize.inputs.level)
     max_width: int = 10000  # pixels at `height`: a wider line image is refused (a text line is a few thousand)
 
 

@@ -46,7 +46,7 @@ class Kind:
             return finite_log_mel(wave, cfg.features, path), len(wave) / cfg.features.sample_rate, cfg.frame_unit
         from .inputs.image import load_line
 
-        pixels, width = load_line(path, cfg.image.height, stretch=cfg.image.stretch,
+        pixels, width = load_line(path, cfg.image.height, stretch=cfg.image.stretch, level=cfg.image.level,
                                   max_width=cfg.image.max_width)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), cfg.frame_unit * width / pixels.shape[1]
 

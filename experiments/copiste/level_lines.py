@@ -2,11 +2,11 @@
 
     python experiments/copiste/level_lines.py --manifest data/copiste/val.jsonl [--decoder greedy|auto]
 
-Each line image is read as it is, and levelled: a straight baseline fitted under its ink
-(the line finder's ``baseline``) and the image turned so that it lies level when it
-slopes by more than a degree (the page reader's ``straighten``, which whole pages already
-get). Prints the corpus CER and WER of both on the manifest. Reading only: the model
-learned from lines as they were cut, unlevelled.
+Each line image is read as it is, and levelled (:func:`recognize.inputs.level.level_line`:
+a straight baseline fitted under its ink and the image turned so that it lies level when
+it slopes by more than a degree, as the page reader does with each line it cuts),
+whatever the model's own ``image.level``. Prints the corpus CER and WER of both on the
+manifest.
 """
 
 from __future__ import annotations
@@ -14,24 +14,16 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from PIL import Image
 
 from recognize import load_model
 from recognize.evaluation.metrics import corpus_errors
 from recognize.inputs.image import normalize_line, open_image, to_gray
 from recognize.inputs.manifest import read_manifest
-from recognize.layout.finder import baseline, ink_of
-from recognize.runtime.pages import straighten
 
 
 def model_input(path: str, image_cfg, level: bool) -> np.ndarray:
     """A line image -> the ``(W, height)`` input the model reads, levelled or not."""
-    gray = to_gray(open_image(path))
-    crop = Image.fromarray(np.round(gray * 255).astype(np.uint8))
-    ys, xs = np.nonzero(ink_of(gray))
-    if level and len(xs):
-        crop = straighten(crop, baseline(xs, ys))
-    ink, _ = normalize_line(np.asarray(crop, dtype=np.float32) / 255, image_cfg.height, stretch=image_cfg.stretch)
+    ink, _ = normalize_line(to_gray(open_image(path)), image_cfg.height, stretch=image_cfg.stretch, level=level)
     return np.ascontiguousarray(ink.T)
 
 

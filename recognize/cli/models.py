@@ -39,16 +39,16 @@ def add_release(sub) -> None:
     p = sub.add_parser("release", help="strip a checkpoint for shipping: no training state, float16 weights")
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the released checkpoint to write")
-    inputs = p.add_mutually_exclusive_group()  # one for speech models, the other for handwriting
-    inputs.add_argument("--level-from", metavar="MANIFEST",
-                        help="speech: measure the median speech level of these recordings (the training "
-                             "manifest) and have the model scale every recording to it before its features, so "
-                             "that quiet and loud recordings read as well as ones at the training level "
-                             "(features.level_db)")
-    inputs.add_argument("--stretch-contrast", action="store_true",
-                        help="handwriting: have the model stretch each line's contrast first (background to 0, "
-                             "ink to 1), so that grey paper, faint ink and dim photos read like clean scans "
-                             "(image.stretch)")
+    p.add_argument("--level-from", metavar="MANIFEST",
+                   help="speech: measure the median speech level of these recordings (the training manifest) and "
+                        "have the model scale every recording to it before its features, so that quiet and loud "
+                        "recordings read as well as ones at the training level (features.level_db)")
+    p.add_argument("--stretch-contrast", action="store_true",
+                   help="handwriting: have the model stretch each line's contrast first (background to 0, ink to 1), "
+                        "so that grey paper, faint ink and dim photos read like clean scans (image.stretch)")
+    p.add_argument("--level-lines", action="store_true",
+                   help="handwriting: have the model turn each line image level first, along a baseline fitted "
+                        "under its ink, as the page reader does with the lines it cuts (image.level)")
     p.set_defaults(func=run_release)
 
 
@@ -56,12 +56,15 @@ def run_release(args) -> int:
     from ..errors import RecognizeError
     from ..model.checkpoint import load_checkpoint, release_checkpoint
 
-    inputs = {}
-    if args.level_from or args.stretch_contrast:
+    options = {"--level-from": ("speech", args.level_from), "--stretch-contrast": ("handwriting", args.stretch_contrast),
+               "--level-lines": ("handwriting", args.level_lines)}
+    given = [(option, kind) for option, (kind, value) in options.items() if value]
+    if given:
         cfg = load_checkpoint(args.checkpoint)[1]
-        option, needs = ("--level-from", "speech") if args.level_from else ("--stretch-contrast", "handwriting")
-        if cfg.kind != needs:
-            raise RecognizeError(f"{args.checkpoint}: {option} is for {needs} models; this one is a {cfg.kind} model")
+        for option, needs in given:
+            if cfg.kind != needs:
+                raise RecognizeError(f"{args.checkpoint}: {option} is for {needs} models; this one is a {cfg.kind} model")
+    inputs = {}
     if args.level_from:
         from ..inputs.audio import median_speech_level
         from ..inputs.manifest import read_manifest
@@ -70,8 +73,9 @@ def run_release(args) -> int:
         level = round(median_speech_level(paths, cfg.features), 1)
         print(f"speech level of {args.level_from}: {level} dB (median); the model scales recordings to it")
         inputs["features"] = {"level_db": level}
-    if args.stretch_contrast:
-        inputs["image"] = {"stretch": True}
+    image = {name: True for name, on in (("stretch", args.stretch_contrast), ("level", args.level_lines)) if on}
+    if image:
+        inputs["image"] = image
     release_checkpoint(args.checkpoint, args.output, inputs)
     print(f"wrote {args.output}")
     return 0

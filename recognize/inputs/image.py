@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
 from .files import check_regular
+from .level import level_line
 
 # Images with more pixels are refused from their header, before decoding (a 1-bit PNG
 # declaring 20000 x 20000 pixels is 50 kB on disk and 400 MB decoded). A 600-dpi A4
@@ -121,17 +122,18 @@ def to_gray(image: Image.Image) -> np.ndarray:
 
 
 def load_image(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
-               stretch: bool = False) -> np.ndarray:
+               stretch: bool = False, level: bool = False) -> np.ndarray:
     """Read a line image as ``(height, W)`` float32 in [0, 1], background 0, ink towards 1.
 
     The aspect ratio is kept: ``W = max(min_width, max(1, round(width * height / H)))``;
     narrow images are padded on the right with background. Shrinking averages pixel
     areas (box filter), enlarging uses Lanczos. Dark ink on light paper is inverted; an
     image whose border is mostly dark (light ink on a dark ground) is kept as it is.
-    ``stretch``: :func:`stretch_contrast` (``image.stretch``).
+    ``stretch``: :func:`stretch_contrast` (``image.stretch``); ``level``: the line turned
+    level first (:func:`recognize.inputs.level.level_line`, ``image.level``).
     Raises :class:`ImageError` (see :func:`open_image`).
     """
-    return load_line(path, height, min_width, content, stretch)[0]
+    return load_line(path, height, min_width, content, stretch, level=level)[0]
 
 
 def stretch_contrast(ink: np.ndarray) -> np.ndarray:
@@ -146,7 +148,7 @@ def stretch_contrast(ink: np.ndarray) -> np.ndarray:
 
 
 def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes | None = None,
-              stretch: bool = False, max_width: int = 0) -> tuple[np.ndarray, int]:
+              stretch: bool = False, max_width: int = 0, level: bool = False) -> tuple[np.ndarray, int]:
     """:func:`load_image` and the image's own width in pixels (after EXIF orientation),
     to map positions in the normalized line back onto the input image. ``max_width``: the
     widest line (at ``height``) accepted; wider is an :class:`ImageError` before any scaling."""
@@ -155,12 +157,15 @@ def load_line(path: str | Path, height: int, min_width: int = 1, content: bytes 
     if max_width and width > max_width:
         raise ImageError(f"{path}: {image.width}x{image.height} pixels is {width} wide at the model's height of "
                          f"{height} (limit {max_width}: image.max_width)")
-    return normalize_line(to_gray(image), height, min_width, stretch)
+    return normalize_line(to_gray(image), height, min_width, stretch, level)
 
 
-def normalize_line(gray: np.ndarray, height: int, min_width: int = 1, stretch: bool = False) -> tuple[np.ndarray, int]:
+def normalize_line(gray: np.ndarray, height: int, min_width: int = 1, stretch: bool = False,
+                   level: bool = False) -> tuple[np.ndarray, int]:
     """``(H, W)`` gray line (1 white) -> (``(height, W')`` float32 ink, background 0, as
     :func:`load_image` makes it; ``W``, the line's own width)."""
+    if level:
+        gray = level_line(gray)
     h, w = gray.shape
     width = max(1, round(w * height / h))
     if (h, w) != (height, width):

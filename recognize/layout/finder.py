@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..inputs.level import baseline, ink_of, smooth
 from .page import TextLine
 
 WORK_WIDTH = 1000  # pixels: a letter or A4 page at about 120 dpi
@@ -83,15 +84,6 @@ def work_ink(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return remove_ruling(ink_of(small.astype(np.float32) / 255)), scale
 
 
-def ink_of(gray: np.ndarray) -> np.ndarray:
-    """``(H, W)`` gray in [0, 1] -> bool ink: darker than the paper (the median) by a third
-    of the way to the darkest ink (the 0.02nd percentile); none on a blank page."""
-    paper, darkest = np.median(gray), np.percentile(gray, 0.02)
-    if paper - darkest < 0.1:
-        return np.zeros(gray.shape, dtype=bool)
-    return gray < paper - (paper - darkest) / 3
-
-
 def runs_at_least(mask: np.ndarray, length: int) -> np.ndarray:
     """The cells of ``(H, W)`` bool ``mask`` in a horizontal run of True at least ``length`` long."""
     padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
@@ -113,13 +105,6 @@ def remove_ruling(ink: np.ndarray) -> np.ndarray:
     across = runs_at_least(ndimage.binary_closing(ink, np.ones((1, 9), bool)), length)
     down = runs_at_least(ndimage.binary_closing(ink, np.ones((9, 1), bool)).T, length).T
     return ink & ~ndimage.binary_dilation(across | down, np.ones((3, 3), bool))
-
-
-def smooth(values: np.ndarray, sigma: float) -> np.ndarray:
-    """``values`` convolved with a Gaussian of ``sigma`` samples (edges repeated)."""
-    radius = max(1, int(3 * sigma))
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma, 1e-3)) ** 2)
-    return np.convolve(np.pad(values, radius, mode="edge"), kernel / kernel.sum(), mode="valid")
 
 
 def line_spacing(ink: np.ndarray) -> int:
@@ -366,26 +351,3 @@ def envelope(xs: np.ndarray, ys: np.ndarray, reach: int, step: int = ENVELOPE_ST
     upper = list(zip(left.tolist(), top.tolist())) + [(x1 + PAD, float(top[-1]))]
     lower = [(x1 + PAD, float(bottom[-1]))] + list(zip(left[::-1].tolist(), bottom[::-1].tolist()))
     return [(float(x), float(y)) for x, y in upper + lower]
-
-
-def baseline(xs: np.ndarray, ys: np.ndarray, strips: int = 6) -> list[tuple[float, float]]:
-    """A straight baseline under the pixels ``(xs, ys)``: in each strip, the row under the
-    core where the ink falls below half its peak; fitted by least squares."""
-    x0, x1 = int(xs.min()), int(xs.max()) + 1
-    points = []
-    edges = np.linspace(x0, x1, strips + 1)
-    for a, b in zip(edges[:-1], edges[1:]):
-        rows = ys[(xs >= a) & (xs < b)]
-        if len(rows) < 10:
-            continue
-        top = rows.min()
-        profile = np.bincount(rows - top).astype(np.float64)
-        profile = smooth(profile, 1.5) if len(profile) > 3 else profile
-        peak = int(np.argmax(profile))
-        thin = np.flatnonzero(profile[peak:] < profile[peak] / 2)
-        points.append(((a + b) / 2, top + peak + (thin[0] if len(thin) else len(profile) - peak)))
-    if not points:
-        return []
-    px, py = np.array(points).T
-    slope, offset = np.polyfit(px, py, 1) if len(px) > 1 else (0.0, py[0])
-    return [(float(x0), float(slope * x0 + offset)), (float(x1 - 1), float(slope * (x1 - 1) + offset))]

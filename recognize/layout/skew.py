@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from .finder import ink_of
+from ..inputs.level import ink_of
 
 MOST_DEGREES = 15  # a page is looked at up to this far askew either way
 TURN_FROM = 1.5  # degrees: a page askew by less is read as it is (the finder follows that much)

@@ -15,6 +15,7 @@ from ..decoding.formats import characters
 from ..errors import ImageError
 from ..inputs.documents import DocumentPage
 from ..inputs.image import header_size, normalize_line, open_image, to_gray
+from ..inputs.level import straighten
 from ..kinds import HANDWRITING
 from ..layout.background import even_out
 from ..layout.finder import find_lines
@@ -25,7 +26,6 @@ from ..layout.skew import TURN_FROM, skew_of, turn_level
 MIN_PAGE_SIDE = 32  # pixels: an image smaller than this holds no page of lines
 MAX_PAGE_PIXELS = 200_000_000  # a page scan may be this large (an A2 sheet at 600 dpi is 140 million) ...
 READ_PIXELS = 20_000_000  # ... and is read shrunk to at most this (an A3 page at 300 dpi is 17 million)
-LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level before it is read
 
 
 def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16) -> Page:
@@ -110,25 +110,11 @@ def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarra
         crop = cut_line(paper, line.polygon)
         if crop is None:
             continue
-        crop = straighten(crop, line.baseline)
+        crop = straighten(crop, line.baseline)  # a line given without a baseline is levelled as the model's are
         ink, width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, image_cfg.height,
-                                    stretch=image_cfg.stretch)
+                                    stretch=image_cfg.stretch, level=image_cfg.level and not line.baseline)
         inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
         scales.append(width / ink.shape[1])
         kept.append(line)
     page.lines = kept
     return inputs, scales
-
-
-def straighten(crop: Image.Image, baseline) -> Image.Image:
-    """A line cut rotated so that its baseline is level, trimmed to its ink's box, when the
-    baseline slopes by more than ``LEVEL_DEGREES``; otherwise the cut as it is."""
-    if len(baseline) < 2:
-        return crop
-    (x0, y0), (x1, y1) = baseline[0], baseline[-1]
-    angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-    if abs(angle) <= LEVEL_DEGREES:
-        return crop
-    turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
-    box = Image.eval(turned, lambda v: 255 - v).getbbox()  # the box of anything not white
-    return turned.crop(box) if box else crop

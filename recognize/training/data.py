@@ -47,7 +47,7 @@ def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=Non
     from ..inputs.image import load_image
     from .augment import distort_image
 
-    pixels = load_image(row["image"], image.height, content=content, stretch=image.stretch)  # (H, W)
+    pixels = load_image(row["image"], image.height, content=content, stretch=image.stretch, level=image.level)  # (H, W)
     if distort_rng is not None:
         pixels = distort_image(pixels, distort_rng)
     text = row.get("text", "")
