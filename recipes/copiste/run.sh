@@ -26,7 +26,7 @@ if [ "$stage" -le 3 ]; then
 fi
 if [ "$stage" -le 4 ]; then
   echo "== stage 4: release checkpoint (no optimizer state, float16 weights)"
-  recognize release "$run/best.pt" -o "$run/model.pt" --stretch-contrast
+  recognize release "$run/best.pt" -o "$run/model.pt" --stretch-contrast --level-lines
 fi
 if [ "$stage" -le 5 ]; then
   echo "== stage 5: export for onnxruntime (int8)"
