@@ -348,3 +348,17 @@ def test_the_level_lines_script_reads_lines_as_they_are_and_levelled(line_manife
             for line in done.stdout.splitlines()]
     assert [m.group(1) for m in rows] == ["as they are", "levelled"] and all(m.group(4) == "3" for m in rows)
     assert all(float(m.group(2)) < 30 for m in rows)  # the bundled model reads these real lines either way
+
+
+def test_the_found_vs_given_script_reads_the_sample_page_both_ways(tmp_path):
+    """experiments/pages/found_vs_given.py on the committed real page: its two CERs are
+    what `recognize evaluate` scores for the found lines and what reading its XML gives."""
+    for name in ("wikitexte_0063.jpg", "wikitexte_0063.xml"):
+        shutil.copy(ROOT / "samples" / name, tmp_path / name)
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "pages" / "found_vs_given.py", tmp_path,
+                           "--worst", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    found, given = map(float, re.search(r"all pages: found ([\d.]+) %, given ([\d.]+) % CER", done.stdout).groups())
+    scored = json.loads(run_cli("evaluate", tmp_path, "--json", "--decoder", "greedy", "--threads", 1).stdout)
+    assert found == pytest.approx(100 * scored["cer"], abs=0.005)
+    assert 0 < given < 15 and len(re.findall(r"more errors found \| ref: ", done.stdout)) == 2
