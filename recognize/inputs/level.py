@@ -15,8 +15,7 @@ from PIL import Image
 
 LEVEL_DEGREES = 1.0  # a line whose baseline slopes more than this is turned level; less is left as it is
 MARGIN = 2  # rows of paper kept above and below a turned line's ink
-MIN_ASPECT = 3  # a line image less than this many times as wide as high (a word or two) is left as it is:
-# a baseline fitted under a few letters follows their shapes more than the line's slope
+MIN_ASPECT = 3  # a narrower line (a word or two) is left as it is: its baseline follows its letters' shapes
 
 
 def ink_of(gray: np.ndarray) -> np.ndarray:
@@ -77,8 +76,8 @@ def straighten(crop: Image.Image, line_baseline: list[tuple[float, float]], ink=
     ys, xs = ink if ink is not None else np.nonzero(ink_of(np.asarray(crop, dtype=np.float32) / 255))
     if not len(xs):
         return crop
-    pixels = np.asarray(crop)
-    turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=int(np.median(pixels)))
+    paper = int(np.median(np.asarray(crop)))
+    turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=paper)
     # where the ink's pixel centres land: Pillow turns anticlockwise about the centre
     sine, cosine = np.sin(np.radians(angle)), np.cos(np.radians(angle))
     rows = (turned.height / 2 - (xs + 0.5 - crop.width / 2) * sine + (ys + 0.5 - crop.height / 2) * cosine - 0.5)
