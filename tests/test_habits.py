@@ -35,7 +35,7 @@ def test_models_by_name_on_the_command_line_and_in_python():
 def test_models_says_what_each_bundled_model_is_for():
     models = {m["name"]: m for m in json.loads(run_cli("models", "--json").stdout)}
     assert models["an4"]["language"] == "English" and models["copiste"]["language"] == "French"
-    assert models["an4"]["input"] == "16000 Hz audio" and models["copiste"]["input"] == "lines scaled to 64 px"
+    assert models["an4"]["input"] == "16000 Hz audio" and models["copiste"]["input"] == "lines contrast stretched, levelled, scaled to 64 px"
     assert models["an4"]["symbols"] == 28 and 1 < models["copiste"]["megabytes"] < 20
     card = (ROOT / "recognize" / "models" / "an4" / "MODEL_CARD.md").read_text()
     assert f"**{models['an4']['accuracy']}**" in card

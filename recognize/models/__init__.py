@@ -46,7 +46,7 @@ def bundled_models() -> list[dict]:
 
 def describe(model: dict) -> dict:
     """A bundled model's ``bundled_models()`` entry with what its ONNX file and card say:
-    ``input`` (sample rate or line height), ``symbols`` (alphabet size, blank included),
+    ``input`` (sample rate, or line height and what is done to a line first), ``symbols`` (alphabet size, blank included),
     ``megabytes`` (its files on disk) and ``accuracy`` (the card's headline figure)."""
     import json
     import re
@@ -55,8 +55,11 @@ def describe(model: dict) -> dict:
 
     meta = ort.InferenceSession(model["onnx"], providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     config = json.loads(meta["config"])
+    image = config["image"]
+    steps = "".join(f"{step}, " for step, on in (("contrast stretched", image.get("stretch")),
+                                                 ("levelled", image.get("level"))) if on)
     inputs = (f"{config['features']['sample_rate']} Hz audio" if config["kind"] == "speech"
-              else f"lines scaled to {config['image']['height']} px")
+              else f"lines {steps}scaled to {image['height']} px")
     card = Path(model["card"]).read_text(encoding="utf-8")
     found = re.search(r"\*\*((?:dev|val) WER [\d.]+ %, CER [\d.]+ %)\*\*", card)
     size = sum(f.stat().st_size for f in Path(model["onnx"]).parent.iterdir() if f.is_file())
