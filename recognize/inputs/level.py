@@ -31,7 +31,7 @@ def smooth(values: np.ndarray, sigma: float) -> np.ndarray:
     """``values`` convolved with a Gaussian of ``sigma`` samples (edges repeated)."""
     radius = max(1, int(3 * sigma))
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma, 1e-3)) ** 2)
-    padded = np.concatenate([np.full(radius, values[0]), values, np.full(radius, values[-1])])  # np.pad's "edge", faster
+    padded = np.concatenate([np.full(radius, values[0]), values, np.full(radius, values[-1])])  # np.pad "edge", faster
     return np.convolve(padded, kernel / kernel.sum(), mode="valid")
 
 
@@ -59,40 +59,53 @@ def baseline(xs: np.ndarray, ys: np.ndarray, strips: int = 6) -> list[tuple[floa
     return [(float(x0), float(slope * x0 + offset)), (float(x1 - 1), float(slope * (x1 - 1) + offset))]
 
 
-def straighten(crop: Image.Image, line_baseline: list[tuple[float, float]], ink=None) -> Image.Image:
-    """A line image (mode ``L``, dark ink) turned so that ``line_baseline`` lies level, when
-    it slopes by more than ``LEVEL_DEGREES`` and the image is at least ``MIN_ASPECT`` times
-    as wide as high; otherwise ``crop`` itself. The turn's corners take the paper's grey;
-    the rows are trimmed to the ink's (``MARGIN`` either side) and the columns kept at
-    ``crop``'s width around its centre, so that x positions still fall where they were (to
-    within the height times the slope's sine). ``ink``: the ``(ys, xs)`` of its ink
-    pixels, when they are known already."""
-    if len(line_baseline) < 2 or crop.width < MIN_ASPECT * crop.height:
-        return crop
+def turn_angle(width: int, height: int, line_baseline: list[tuple[float, float]]) -> float:
+    """Degrees (anticlockwise) that turn a ``width`` x ``height`` line image so that
+    ``line_baseline`` lies level; 0 when it slopes by ``LEVEL_DEGREES`` or less, has no
+    two points, or the image is less than ``MIN_ASPECT`` times as wide as high."""
+    if len(line_baseline) < 2 or width < MIN_ASPECT * height:
+        return 0.0
     (x0, y0), (x1, y1) = line_baseline[0], line_baseline[-1]
     angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-    if abs(angle) <= LEVEL_DEGREES:
+    return angle if abs(angle) > LEVEL_DEGREES else 0.0
+
+
+def straighten(crop: Image.Image, line_baseline: list[tuple[float, float]]) -> Image.Image:
+    """A line image (mode ``L``, dark ink) turned by :func:`turn_angle` so that
+    ``line_baseline`` lies level (:func:`turned`); ``crop`` itself when it need not turn
+    or holds no ink."""
+    angle = turn_angle(crop.width, crop.height, line_baseline)
+    if not angle:
         return crop
-    ys, xs = ink if ink is not None else np.nonzero(ink_of(np.asarray(crop, dtype=np.float32) / 255))
-    if not len(xs):
-        return crop
+    ys, xs = np.nonzero(ink_of(np.asarray(crop, dtype=np.float32) / 255))
+    return turned(crop, angle, ys, xs) if len(xs) else crop
+
+
+def turned(crop: Image.Image, angle: float, ys: np.ndarray, xs: np.ndarray) -> Image.Image:
+    """``crop`` (mode ``L``) turned ``angle`` degrees anticlockwise, ``(ys, xs)`` being its
+    ink pixels. The turn's corners take the paper's grey; the rows are trimmed to the ink's
+    (``MARGIN`` either side) and the columns kept at ``crop``'s width around its centre, so
+    that x positions still fall where they were (to within the height times the angle's sine)."""
     paper = int(np.median(np.asarray(crop)))
-    turned = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=paper)
+    out = crop.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=paper)
     # where the ink's pixel centres land: Pillow turns anticlockwise about the centre
     sine, cosine = np.sin(np.radians(angle)), np.cos(np.radians(angle))
-    rows = (turned.height / 2 - (xs + 0.5 - crop.width / 2) * sine + (ys + 0.5 - crop.height / 2) * cosine - 0.5)
+    rows = (out.height / 2 - (xs + 0.5 - crop.width / 2) * sine + (ys + 0.5 - crop.height / 2) * cosine - 0.5)
     top, bottom = int(np.floor(rows.min())) - MARGIN, int(np.ceil(rows.max())) + 1 + MARGIN
-    left = (turned.width - crop.width) // 2
-    return turned.crop((left, max(0, top), left + crop.width, min(turned.height, bottom)))
+    left = (out.width - crop.width) // 2
+    return out.crop((left, max(0, top), left + crop.width, min(out.height, bottom)))
 
 
 def level_line(gray: np.ndarray) -> np.ndarray:
-    """``(H, W)`` gray line in [0, 1] (1 white) -> the same levelled by :func:`straighten`
-    along the :func:`baseline` of its :func:`ink_of`: ``(H', W)``, or ``gray`` itself when
-    it is level already, short, or holds no ink."""
-    ys, xs = np.nonzero(ink_of(gray))
-    if not len(xs):
+    """``(H, W)`` gray line in [0, 1] (1 white) -> the same turned level along the
+    :func:`baseline` of its :func:`ink_of` (:func:`turned`): ``(H', W)``, or ``gray``
+    itself when it is level already, short, or holds no ink."""
+    height, width = gray.shape
+    if width < MIN_ASPECT * height:
         return gray
-    crop = Image.fromarray(np.round(gray * 255).astype(np.uint8))
-    turned = straighten(crop, baseline(xs, ys), (ys, xs))
-    return gray if turned is crop else np.asarray(turned, dtype=np.float32) / 255
+    ys, xs = np.nonzero(ink_of(gray))
+    angle = turn_angle(width, height, baseline(xs, ys)) if len(xs) else 0.0
+    if not angle:
+        return gray
+    crop = Image.fromarray(np.round(gray * 255).astype(np.uint8))  # converted only when it turns
+    return np.asarray(turned(crop, angle, ys, xs), dtype=np.float32) / 255

@@ -46,8 +46,9 @@ def bundled_models() -> list[dict]:
 
 def describe(model: dict) -> dict:
     """A bundled model's ``bundled_models()`` entry with what its ONNX file and card say:
-    ``input`` (sample rate, or line height and what is done to a line first), ``symbols`` (alphabet size, blank included),
-    ``megabytes`` (its files on disk) and ``accuracy`` (the card's headline figure)."""
+    ``input`` (sample rate, or line height and what is done to a line first), ``symbols``
+    (alphabet size, blank included), ``megabytes`` (its files on disk) and ``accuracy``
+    (the card's headline figure)."""
     import json
     import re
 

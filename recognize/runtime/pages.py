@@ -110,9 +110,10 @@ def line_inputs(page: Page, gray: np.ndarray, image_cfg) -> tuple[list[np.ndarra
         crop = cut_line(paper, line.polygon)
         if crop is None:
             continue
-        crop = straighten(crop, line.baseline)  # a line given without a baseline is levelled as the model's are
+        crop = straighten(crop, line.baseline)
         ink, width = normalize_line(np.asarray(crop, dtype=np.float32) / 255, image_cfg.height,
-                                    stretch=image_cfg.stretch, level=image_cfg.level and not line.baseline)
+                                    stretch=image_cfg.stretch,
+                                    level=image_cfg.level and not line.baseline)  # no baseline given: as line images
         inputs.append(np.ascontiguousarray(ink.T))  # (W, H), as the model reads a line
         scales.append(width / ink.shape[1])
         kept.append(line)
