@@ -344,8 +344,10 @@ def test_the_level_lines_script_reads_lines_as_they_are_and_levelled(line_manife
     done = subprocess.run([sys.executable, ROOT / "experiments" / "copiste" / "level_lines.py", "--manifest",
                            line_manifest], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+    *lines, timing = done.stdout.splitlines()
     rows = [re.fullmatch(r"(as they are|levelled), greedy: CER ([\d.]+) %, WER ([\d.]+) % \((\d+) lines\)", line)
-            for line in done.stdout.splitlines()]
+            for line in lines]
+    assert re.fullmatch(r"levelling: \d+\.\d\d ms a line \(CPU time\)", timing), timing
     assert [m.group(1) for m in rows] == ["as they are", "levelled"] and all(m.group(4) == "3" for m in rows)
     assert all(float(m.group(2)) < 30 for m in rows)  # the bundled model reads these real lines either way
 
