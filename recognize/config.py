@@ -104,6 +104,8 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off); dev and best.pt use it
     inter_ctc: float = 0.0  # weight of an intermediate CTC loss through the same head (Lee & Watanabe 2021; 0: off)
     inter_ctc_layer: int = 0  # the encoder layer it reads (0: the middle one, (model.layers + 1) // 2)
+    teacher: str = ""  # a trained checkpoint reading the same input whose frame posteriors the model also learns
+    distill: float = 0.5  # with teacher: the weight of its KL term against CTC's (recognize.training.distill)
     weight_noise: float = 0.0  # std of Gaussian noise on the weight matrices for each batch (Graves 2013; 0: off)
     keep_epochs: int = 5  # keep epoch snapshots of the last and the best N epochs (for recognize average)
     save_every_steps: int = 500  # also write last.pt every this many batches within an epoch (0: at epoch ends)
@@ -236,6 +238,7 @@ def validate(cfg: Config) -> Config:
         (0 <= t.ema < 1, "train.ema", "must be in [0, 1) (0: off; typical 0.999)"),
         (t.weight_noise >= 0, "train.weight_noise", "must be >= 0 (0: off)"),
         (0 <= t.inter_ctc < 1, "train.inter_ctc", "must be in [0, 1) (0: off; typical 0.3)"),
+        (0 <= t.distill < 1, "train.distill", "must be in [0, 1) (the teacher's share of the loss; 0: CTC alone)"),
         (t.inter_ctc == 0 or m.layers > 1, "train.inter_ctc", "needs an encoder of 2 or more layers (model.layers)"),
         (0 <= t.inter_ctc_layer < m.layers, "train.inter_ctc_layer",
          f"must be a layer below the last, 1 to {m.layers - 1} (0: the middle one)"),

@@ -44,6 +44,7 @@ from ..model.checkpoint import init_from_checkpoint, read_checkpoint, save_check
 from ..model.ctc import CTCModel
 from . import objective
 from .data import loader, make_dataset, stream_item_maker
+from .distill import load_teacher
 from .normalization import feature_stats, stats_features
 from .objective import autocast, autocast_dtype, lr_lambda, mean_loss, weight_noise
 from .shards import ShardStream, read_index
@@ -181,6 +182,10 @@ def build_model(run: Run) -> None:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         run.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
+    if t.teacher and t.distill:
+        run.teacher = load_teacher(t.teacher, cfg, run.alphabet, run.device)
+        run.log(f"distilling {t.teacher} ({run.teacher.cfg.cell}, {run.teacher.num_parameters():,} parameters), "
+                f"weight {t.distill}")
 
 
 def restore(run: Run) -> None:
@@ -259,7 +264,7 @@ def step(run: Run, batch: dict) -> tuple[float | None, int, dict]:
     the loss is None when the gradients were not finite and the step was skipped."""
     t = run.cfg.train
     with weight_noise(run.model, t.weight_noise):
-        loss, n, unfit = objective.batch_loss(run.wrapped, batch, run.cfg, run.device, run.dtype)
+        loss, n, unfit = objective.batch_loss(run.wrapped, batch, run.cfg, run.device, run.dtype, run.teacher)
         run.optimizer.zero_grad(set_to_none=True)
         (run.scaler.scale(loss) if run.scaler else loss).backward()
     if run.scaler:

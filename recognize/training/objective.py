@@ -14,6 +14,7 @@ from ..config import Config
 from ..errors import ConfigError
 from .augment import spec_augment
 from .data import ctc_fits
+from .distill import distill_loss
 
 
 def lr_lambda(warmup: int, total: int, final_ratio: float):
@@ -57,9 +58,11 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
+def batch_loss(model, batch: dict, cfg: Config, device, dtype=None, teacher=None):
     """CTC loss of a batch (float32, summed over utterances, divided by their number; with
-    ``train.inter_ctc`` = w, (1 - w) times it plus w times the intermediate layer's), the
+    ``train.inter_ctc`` = w, (1 - w) times it plus w times the intermediate layer's; with a
+    ``teacher`` model and ``train.distill`` = d, (1 - d) times that plus d times
+    :func:`recognize.training.distill.distill_loss` of the teacher's output), the
     number of utterances in it, and ``{id: why}`` of those left out: their labels cannot fit
     their output frames (or are empty). SpecAugment masks are applied first when the config asks.
     A batch with nothing left gives a zero loss that still reaches every weight (DDP)."""
@@ -89,6 +92,12 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None):
     loss = ctc(log_probs)
     if cfg.inter_ctc_at:  # Lee & Watanabe 2021: the lower layers learn to read on their own too
         loss = (1 - cfg.train.inter_ctc) * loss + cfg.train.inter_ctc * ctc(outputs[2])
+    if teacher is not None:
+        with torch.no_grad(), autocast(device, dtype):
+            shown = teacher(feats, lengths)[0]  # (N, T', V): the same augmented input
+        on = idx.to(device)
+        kl = distill_loss(log_probs[on], shown[on], out_lens[on])
+        loss = (1 - cfg.train.distill) * loss + cfg.train.distill * kl
     return loss / len(keep), len(keep), unfit
 
 

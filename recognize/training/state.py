@@ -109,6 +109,7 @@ class Run:
     scheduler: object = None
     scaler: object = None
     ema: object = None
+    teacher: CTCModel | None = None  # train.teacher, frozen
 
     def log(self, message: str) -> None:
         """A line on stderr from rank 0 (above the progress bar)."""

@@ -1,0 +1,52 @@
+"""Knowledge distillation: a trained model (the teacher) shows the model in training (the
+student) its posteriors frame by frame, beside the CTC loss.
+
+A new recurrent cell starts CTC training in the all-blank plateau, and some seeds never
+leave it; a teacher's frame posteriors say from the first step where each label fires
+(Kurata and Audhkhasi 2018 distilled BiLSTM CTC models so). The student reads the same
+(augmented) input at the same frame rate, so frames pair one to one:
+
+    loss = (1 - w) * CTC  +  w * sum over frames of KL(teacher || student)
+
+with ``w`` = ``train.distill``; both terms are summed over an utterance's frames.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import Config
+from ..errors import ConfigError
+from ..inputs.text import Alphabet
+from ..model.checkpoint import model_from_checkpoint, read_checkpoint
+from ..model.ctc import CTCModel
+
+
+def load_teacher(path: str, cfg: Config, alphabet: Alphabet, device: torch.device) -> CTCModel:
+    """The ``train.teacher`` checkpoint as a frozen model in eval mode on ``device``; a
+    :class:`ConfigError` unless it reads the same input (kind, features or image settings,
+    frame rate) into the same alphabet as the model in training."""
+    state = read_checkpoint(path)
+    teacher, teacher_cfg, teacher_alphabet = model_from_checkpoint(state, path)
+    same = {"kind": (teacher_cfg.kind, cfg.kind),
+            "alphabet": (teacher_alphabet.symbols, alphabet.symbols),
+            "features" if cfg.kind == "speech" else "image": (
+                (teacher_cfg.features, cfg.features) if cfg.kind == "speech" else (teacher_cfg.image, cfg.image)),
+            "frame rate": (teacher_cfg.model.subsample, cfg.model.subsample)}
+    differ = [name for name, (theirs, ours) in same.items() if theirs != ours]
+    if differ:
+        raise ConfigError(f"train.teacher: {path} does not read as this model does: its {', '.join(differ)} differ")
+    return teacher.to(device).requires_grad_(False)
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, out_lens: torch.Tensor) -> torch.Tensor:
+    """``sum over utterances and their frames of KL(teacher || student)``: ``student``,
+    ``teacher`` ``(N, T', V)`` log-probabilities, ``out_lens`` ``(N,)`` valid frames each;
+    frames past an utterance's length count nothing."""
+    if student.shape != teacher.shape:
+        raise ConfigError(f"train.teacher: its output {tuple(teacher.shape)} does not pair frame by frame with the "
+                          f"model's {tuple(student.shape)} (another frontend?)")
+    valid = torch.arange(student.shape[1], device=student.device)[None, :] < out_lens[:, None]  # (N, T')
+    teacher = teacher.float()
+    per_frame = (teacher.exp() * (teacher - student.float())).sum(-1)  # (N, T')
+    return (per_frame * valid).sum()
