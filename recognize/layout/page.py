@@ -19,6 +19,11 @@ def is_page(width: int, height: int) -> bool:
     return height >= PAGE_HEIGHT and width < LINE_ASPECT * height
 
 
+def is_page_xml(path) -> bool:
+    """Whether ``path`` names an ALTO or PAGE XML file: a page whose lines are given."""
+    return str(path).lower().endswith(".xml")
+
+
 def reads_as_page(path, layout: str = "auto") -> bool:
     """Whether ``recognize read`` reads ``path`` as a page: a page of a PDF or TIFF
     (:class:`~recognize.inputs.documents.DocumentPage`), an ALTO or PAGE XML whose lines it
@@ -27,7 +32,7 @@ def reads_as_page(path, layout: str = "auto") -> bool:
     from ..inputs.documents import DocumentPage
     from ..inputs.image import header_size
 
-    if isinstance(path, DocumentPage) or str(path).lower().endswith(".xml"):
+    if isinstance(path, DocumentPage) or is_page_xml(path):
         return True
     return layout == "page" or (layout == "auto" and is_page(*header_size(path)))
 

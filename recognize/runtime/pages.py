@@ -19,7 +19,7 @@ from ..inputs.level import straighten
 from ..kinds import HANDWRITING
 from ..layout.background import even_out
 from ..layout.finder import find_lines
-from ..layout.page import Page
+from ..layout.page import Page, is_page_xml
 from ..layout.page_xml import cut_line, read_page_xml
 from ..layout.skew import TURN_FROM, skew_of, turn_level
 
@@ -35,7 +35,7 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
     XML file -> its page read along the lines it gives (:func:`read_segmented_page`).
     Raises :class:`~recognize.errors.ImageError` (one line naming the file) for an
     unreadable image or one too small to hold a line."""
-    if str(path).lower().endswith(".xml"):
+    if is_page_xml(path):
         return read_segmented_page(recognizer, path, batch_size)
     (width, height), image = page_image(path)
     gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
