@@ -1,15 +1,21 @@
 """Knowledge distillation (train.teacher, train.distill): the loss it adds, the teachers it
 refuses, and a student that learns its teacher's frame posteriors on real recordings."""
 
+import numpy as np
 import pytest
 import torch
+from conftest import SAMPLES
 from test_train import tiny_config
 
+from recognize.config import AugmentConfig, FeatureConfig
 from recognize.errors import ConfigError
+from recognize.inputs.audio import load_audio, log_mel
+from recognize.inputs.text import Alphabet
+from recognize.training.augment import with_silence
 from recognize.inputs.manifest import read_manifest
 from recognize.model.checkpoint import load_checkpoint, read_checkpoint
 from recognize.model.ctc import CTCModel
-from recognize.training.data import make_dataset
+from recognize.training.data import SpeechDataset, collate, make_dataset
 from recognize.training.distill import distill_loss
 from recognize.training.loop import train
 from recognize.training.objective import batch_loss
@@ -31,6 +37,34 @@ def test_the_kl_term_is_zero_against_itself_and_blind_to_padding():
     assert distill_loss(moved, teacher, lens).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_the_teacher_reads_the_recording_the_student_hears_through_another_channel():
+    """Items carry the clean copy's features, frame for frame: the recording between the
+    same silences (so the frames pair), without the noise, room, equalizer or telephone."""
+    rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"}]
+    features, seed, alphabet = FeatureConfig(), 1, Alphabet.from_texts(["AUGUST"])
+
+    def dataset(channel):  # no speed factors, no joins: the channel is all that is drawn
+        return SpeechDataset(rows, alphabet, features, AugmentConfig(channel=channel, speed_factors=[], join=0.0),
+                             seed, clean=True)
+
+    items, plain = dataset(1.0), dataset(0.0)
+    assert torch.equal(plain[0]["clean_features"], plain[0]["features"])
+    differ = 0
+    for epoch in range(4):
+        items.epoch = epoch
+        item = items[0]
+        assert item["clean_features"].shape == item["features"].shape
+        differ += not torch.equal(item["clean_features"], item["features"])
+        # the clean copy is the recording with the silences this epoch's channel drew
+        rng = np.random.default_rng([seed, epoch, 0])
+        rng.random()  # draw_augmentation: whether the channel applies (channel 1.0: it does)
+        wave, _ = with_silence(load_audio(rows[0]["audio"], 16000), 16000, rng)
+        assert np.allclose(item["clean_features"].numpy(), log_mel(wave, features), atol=1e-5)
+    assert differ >= 3
+    batch = collate([items[0], plain[0]])
+    assert batch["clean_features"].shape == batch["features"].shape
+
+
 def test_distillation_mixes_the_teachers_kl_in_by_its_weight():
     plain = tiny_config("unused.jsonl", *DETERMINISTIC)
     cfg = tiny_config("unused.jsonl", *DETERMINISTIC, "train.teacher=t.pt", "train.distill=0.4")
@@ -40,9 +74,10 @@ def test_distillation_mixes_the_teachers_kl_in_by_its_weight():
              "labels": torch.tensor([[1, 2, 3], [4, 1, 0]]), "label_lengths": torch.tensor([3, 2])}
     cpu = torch.device("cpu")
     ctc, n, _ = batch_loss(student, batch, plain, cpu)
+    batch["clean_features"] = batch["features"] + 0.5 * torch.randn(2, 40, 40)
     mixed, _, _ = batch_loss(student, batch, cfg, cpu, teacher=teacher)
     mine, out_lens = student(batch["features"], batch["lengths"])
-    theirs, _ = teacher(batch["features"], batch["lengths"])
+    theirs, _ = teacher(batch["clean_features"], batch["lengths"])  # the teacher reads the clean copy
     kl = distill_loss(mine, theirs, out_lens) / n
     assert kl.item() > 0.1
     assert mixed.item() == pytest.approx(0.6 * ctc.item() + 0.4 * kl.item(), rel=1e-5)
@@ -54,7 +89,8 @@ def test_a_teacher_that_reads_otherwise_is_refused(tmp_path, sample_manifest):
     train(tiny_config(sample_manifest, "train.epochs=1"), tmp_path / "teacher")
     teacher = tmp_path / "teacher" / "last.pt"
     for change, named in (("features.n_mels=32", "features"), ("model.subsample=2", "frame rate")):
-        with pytest.raises(ConfigError, match=f"train.teacher: {teacher} does not read as this model does: its .*{named}"):
+        refused = f"train.teacher: {teacher} does not read as this model does: its .*{named}"
+        with pytest.raises(ConfigError, match=refused):
             train(tiny_config(sample_manifest, "train.epochs=1", change, f"train.teacher={teacher}"), tmp_path / change)
 
 

@@ -11,18 +11,19 @@ import torch
 from ..config import AugmentConfig, Config, FeatureConfig, ImageConfig
 from ..inputs.audio import load_audio, log_mel
 from ..inputs.text import Alphabet
-from .augment import other_channel, speed_perturb
+from .augment import channel_effects, speed_perturb, with_silence
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
                 content: bytes | None = None, then: dict | None = None, then_content: bytes | None = None,
-                warp: float = 1.0, channel_rng: np.random.Generator | None = None) -> dict:
+                warp: float = 1.0, channel_rng: np.random.Generator | None = None, clean: bool = False) -> dict:
     """``{"id", "features": (T, F) float32, "labels": (L,) int64, "text"}`` of one row, its
     audio played ``speed`` times faster (``content``: the audio file's bytes, if read
     already). ``then``: another row whose audio (``then_content``) follows this one's, and
     its text after a space (``augment.join``). ``warp``: the mel filterbank's VTLP factor
     (``augment.vtlp``). ``channel_rng``: draws another channel for the audio
-    (``augment.channel``)."""
+    (``augment.channel``). ``clean``: also ``"clean_features"`` (T, F), the same frames
+    before the channel's effects but its silence (what a ``train.teacher`` reads)."""
     wave = load_audio(row["audio"], features.sample_rate, content)
     text, name = row.get("text", ""), row["id"]
     if then is not None:
@@ -30,14 +31,20 @@ def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: f
         text, name = f"{text} {then.get('text', '')}".strip(), f"{name}+{then['id']}"
     if speed != 1.0:
         wave = speed_perturb(wave, speed, features.sample_rate)
+    before = wave
     if channel_rng is not None:
-        wave = other_channel(wave, features.sample_rate, channel_rng)
-    return {
+        before, power = with_silence(wave, features.sample_rate, channel_rng)
+        wave = channel_effects(before, power, features.sample_rate, channel_rng)
+    item = {
         "id": name,
         "features": torch.from_numpy(log_mel(wave, features, warp)),
         "labels": torch.tensor(alphabet.encode(text), dtype=torch.int64),
         "text": text,
     }
+    if clean:  # the same tensor when no channel was drawn
+        same = before is wave
+        item["clean_features"] = item["features"] if same else torch.from_numpy(log_mel(before, features, warp))
+    return item
 
 
 def line_item(row: dict, alphabet: Alphabet, image: ImageConfig, distort_rng=None,
@@ -81,10 +88,10 @@ class SpeechDataset(torch.utils.data.Dataset):
     recordings; they are longer than the batch budget counts them."""
 
     def __init__(self, rows, alphabet: Alphabet, features: FeatureConfig, augment: AugmentConfig | None = None,
-                 seed: int = 0):
+                 seed: int = 0, clean: bool = False):
         self.rows, self.alphabet, self.features = rows, alphabet, features
         self.augment = augment or AugmentConfig(speed_factors=[])
-        self.seed, self.epoch = seed, 0
+        self.seed, self.epoch, self.clean = seed, 0, clean
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -94,7 +101,7 @@ class SpeechDataset(torch.utils.data.Dataset):
         speed, partner, warp, channel = draw_augmentation(rng, self.augment, len(self.rows))
         then = self.rows[partner] if partner is not None else None
         return speech_item(self.rows[index], self.alphabet, self.features, speed, then=then, warp=warp,
-                           channel_rng=channel)
+                           channel_rng=channel, clean=self.clean)
 
 
 class LineImageDataset(torch.utils.data.Dataset):
@@ -128,26 +135,35 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
         if cfg.kind == "speech":
             speed, partner, warp, channel = draw_augmentation(rng, cfg.augment, len(batch))
             then, then_content = batch[partner] if partner is not None else (None, None)
-            return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp, channel)
+            return speech_item(row, alphabet, cfg.features, speed, content, then, then_content, warp, channel,
+                               clean=taught(cfg))
         distort = cfg.augment.distort and rng.random() < cfg.augment.distort
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 
     return make
 
 
+def taught(cfg: Config) -> bool:
+    """Whether a ``train.teacher`` takes part in training (and so reads clean copies)."""
+    return bool(cfg.train.teacher and cfg.train.distill)
+
+
 def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):
-    """The dataset for ``cfg.kind``, with training augmentation when ``train``."""
+    """The dataset for ``cfg.kind``, with training augmentation when ``train`` (and the
+    speech's clean copies when a teacher takes part)."""
     if cfg.kind == "speech":
-        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment if train else None, cfg.train.seed)
+        return SpeechDataset(rows, alphabet, cfg.features, cfg.augment if train else None, cfg.train.seed,
+                             clean=train and taught(cfg))
     return LineImageDataset(rows, alphabet, cfg.image, cfg.augment.distort if train else 0.0, cfg.train.seed)
 
 
 def collate(items: list[dict]) -> dict:
     """Pad a list of items into ``features (N, T, F)``, ``lengths (N,)``, ``labels (N, L)``
-    (padded with 0), ``label_lengths (N,)``, plus ``ids`` and ``texts``."""
+    (padded with 0), ``label_lengths (N,)``, plus ``ids`` and ``texts`` (and
+    ``clean_features (N, T, F)`` when the items have them)."""
     lengths = torch.tensor([len(it["features"]) for it in items], dtype=torch.int64)
     label_lengths = torch.tensor([len(it["labels"]) for it in items], dtype=torch.int64)
-    return {
+    batch = {
         "features": torch.nn.utils.rnn.pad_sequence([it["features"] for it in items], batch_first=True),
         "lengths": lengths,
         "labels": torch.nn.utils.rnn.pad_sequence([it["labels"] for it in items], batch_first=True),
@@ -155,6 +171,10 @@ def collate(items: list[dict]) -> dict:
         "ids": [it["id"] for it in items],
         "texts": [it["text"] for it in items],
     }
+    if all("clean_features" in it for it in items):
+        batch["clean_features"] = torch.nn.utils.rnn.pad_sequence([it["clean_features"] for it in items],
+                                                                  batch_first=True)
+    return batch
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):

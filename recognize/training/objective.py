@@ -62,11 +62,13 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None, teacher=None
     """CTC loss of a batch (float32, summed over utterances, divided by their number; with
     ``train.inter_ctc`` = w, (1 - w) times it plus w times the intermediate layer's; with a
     ``teacher`` model and ``train.distill`` = d, (1 - d) times that plus d times
-    :func:`recognize.training.distill.distill_loss` of the teacher's output), the
+    :func:`recognize.training.distill.distill_loss` of the teacher's output for the input
+    without SpecAugment's masks and, where the batch has them, ``clean_features``), the
     number of utterances in it, and ``{id: why}`` of those left out: their labels cannot fit
     their output frames (or are empty). SpecAugment masks are applied first when the config asks.
     A batch with nothing left gives a zero loss that still reaches every weight (DDP)."""
     feats, lengths = batch["features"].to(device), batch["lengths"].to(device)
+    as_recorded = batch["clean_features"].to(device) if "clean_features" in batch else feats  # what a teacher reads
     if cfg.augment.freq_masks or cfg.augment.time_masks:
         mean = (model.module if hasattr(model, "module") else model).normalizer.mean
         feats = spec_augment(feats, lengths, cfg.augment, fill=mean)
@@ -94,7 +96,7 @@ def batch_loss(model, batch: dict, cfg: Config, device, dtype=None, teacher=None
         loss = (1 - cfg.train.inter_ctc) * loss + cfg.train.inter_ctc * ctc(outputs[2])
     if teacher is not None:
         with torch.no_grad(), autocast(device, dtype):
-            shown = teacher(feats, lengths)[0]  # (N, T', V): the same augmented input
+            shown = teacher(as_recorded, lengths)[0]  # (N, T', V)
         on = idx.to(device)
         kl = distill_loss(log_probs[on], shown[on], out_lens[on])
         loss = (1 - cfg.train.distill) * loss + cfg.train.distill * kl
