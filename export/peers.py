@@ -3,6 +3,10 @@ fresh process timed whole (start-up included), interleaved, median of --repeats.
 
     python export/peers.py [--speech data/an4/dev.jsonl] [--handwriting data/copiste/val.jsonl]
                            [--dictionary data/an4/download/extracted/an4/etc/an4.dic] [--repeats 3]
+                           [--speech-model runs/an4-lstm/model.onnx] [--handwriting-model MODEL]
+
+``--speech-model`` and ``--handwriting-model`` race another model file (with its
+``.decoding.json``, as ``recognize tune`` writes it) beside the bundled one.
 
 Peers are not dependencies of recognize; one that is not installed is skipped with a note:
 - CMU PocketSphinx 5 (``pip install pocketsphinx``) with its bundled en-us acoustic
@@ -73,10 +77,17 @@ def tesseract_scores(output: str, rows: list[dict]) -> dict:
     return {"wer": errors["wer"], "cer": errors["cer"]}
 
 
-def recognize_contenders(manifest: str) -> dict:
-    """``recognize evaluate`` of ``manifest`` on one thread, default decoding and greedy."""
-    command = [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json"]
-    return {"recognize, default decoding": command, "recognize, greedy": [*command, "--decoder", "greedy"]}
+def recognize_contenders(manifest: str, model: str | None = None) -> dict:
+    """``recognize evaluate`` of ``manifest`` on one thread, default decoding and greedy,
+    with the bundled model and, given, ``model`` too."""
+    contenders = {}
+    shown = model and f"{Path(model).parent.name}/{Path(model).name}"
+    for name, chosen in (("recognize", []), (f"recognize {shown}", ["--model", model])):
+        if name == "recognize" or model:
+            command = [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json", *chosen]
+            contenders[f"{name}, default decoding"] = command
+            contenders[f"{name}, greedy"] = [*command, "--decoder", "greedy"]
+    return contenders
 
 
 def race(contenders: dict, repeats: int, score=lambda name, out: json.loads(out)) -> tuple[dict, dict]:
@@ -89,12 +100,12 @@ def race(contenders: dict, repeats: int, score=lambda name, out: json.loads(out)
     return walls, scores
 
 
-def speech(manifest: str, dictionary: str, repeats: int) -> None:
+def speech(manifest: str, dictionary: str, repeats: int, model: str | None = None) -> None:
     from recognize.inputs.manifest import duration_of, read_manifest
 
     rows = read_manifest(manifest)
     seconds = sum(duration_of(row) for row in rows)
-    contenders = recognize_contenders(manifest)
+    contenders = recognize_contenders(manifest, model)
     try:
         import pocketsphinx  # noqa: F401
     except ImportError:
@@ -113,11 +124,11 @@ def speech(manifest: str, dictionary: str, repeats: int) -> None:
     table(f"{Path(manifest).name}: {len(rows)} recordings, {seconds:.1f} s of audio", "RTFx", seconds, walls, scores)
 
 
-def handwriting(manifest: str, repeats: int) -> None:
+def handwriting(manifest: str, repeats: int, model: str | None = None) -> None:
     from recognize.inputs.manifest import media_path, read_manifest
 
     rows = read_manifest(manifest)
-    contenders = recognize_contenders(manifest)
+    contenders = recognize_contenders(manifest, model)
     if shutil.which("tesseract") is None:
         print("Tesseract is not installed (apt install tesseract-ocr tesseract-ocr-fra): skipped")
     else:
@@ -151,14 +162,18 @@ def main() -> None:
                         help="PocketSphinx's pronouncing dictionary (default: the AN4 release's)")
     parser.add_argument("--handwriting", default="data/copiste/val.jsonl", help="line images (default: Copiste val)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--speech-model", help="another speech model file to race beside the bundled one")
+    parser.add_argument("--handwriting-model", help="another handwriting model file to race beside the bundled one")
     args = parser.parse_args()
-    for name in ("speech", "dictionary", "handwriting"):  # the contenders run from the repository root
-        setattr(args, name, str(Path(getattr(args, name)).resolve()))
+    for name in ("speech", "dictionary", "handwriting", "speech_model", "handwriting_model"):  # run from the root
+        if getattr(args, name):
+            setattr(args, name, str(Path(getattr(args, name)).resolve()))
     from benchmark import cpu_model
 
     print(cpu_model())
-    for manifest, run in ((args.speech, lambda: speech(args.speech, args.dictionary, args.repeats)),
-                          (args.handwriting, lambda: handwriting(args.handwriting, args.repeats))):
+    for manifest, run in ((args.speech, lambda: speech(args.speech, args.dictionary, args.repeats, args.speech_model)),
+                          (args.handwriting, lambda: handwriting(args.handwriting, args.repeats,
+                                                                 args.handwriting_model))):
         if Path(manifest).exists():
             run()
         else:

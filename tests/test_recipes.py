@@ -216,12 +216,15 @@ def test_peers_script_scores_recognize_as_evaluate_does_and_runs_or_skips_each_p
                                          "text": p.with_suffix(".gt.txt").read_text(encoding="utf-8").strip()}) + "\n"
                              for p in images))
     done = subprocess.run([sys.executable, ROOT / "export" / "peers.py", "--speech", sample_manifest, "--handwriting",
-                           lines, "--dictionary", tmp_path / "none.dic", "--repeats", "1"],
+                           lines, "--dictionary", tmp_path / "none.dic", "--repeats", "1",
+                           "--handwriting-model", ROOT / "recognize" / "models" / "copiste" / "model.onnx"],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     greedy = json.loads(run_cli("evaluate", sample_manifest, "--json", "--decoder", "greedy", "--threads", "1").stdout)
     row = re.search(r"\| recognize, greedy \| (\d+\.\d+) % \| (\d+\.\d+) % \| (\d+\.\d+) \|", done.stdout)
     assert row and float(row[1]) == pytest.approx(100 * greedy["wer"], abs=0.005), done.stdout
+    rows = re.findall(r"\| recognize(?: copiste/model.onnx)?, greedy \| (\d+\.\d+) % \| (\d+\.\d+) %", done.stdout)
+    assert len(rows) == 3 and rows[1] == rows[2], done.stdout  # the other model raced beside the bundled one
     assert "PocketSphinx skipped" in done.stdout or "PocketSphinx is not installed" in done.stdout
     assert ("Tesseract 5, fra" in done.stdout) == (shutil.which("tesseract") is not None)
     assert done.stdout.count("| recognize, default decoding |") == 2
