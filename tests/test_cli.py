@@ -52,6 +52,24 @@ def test_the_bundled_model_reads_quiet_and_loud_recordings_as_recorded(tmp_path,
     assert heard[0] == SAMPLE_TEXT["cen8-mmtm-b"] and heard == [heard[0]] * 3, heard
 
 
+LOADED = """
+import sys
+from recognize.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print("loaded:", sorted(name for name in ("tarfile", "urllib.request", "torch") if name in sys.modules))
+"""
+
+
+def test_transcribing_loads_neither_the_corpus_downloader_nor_torch():
+    """Every command's parser lists the corpora; only `recognize prepare` imports what fetches them."""
+    done = subprocess.run([sys.executable, "-c", LOADED, "transcribe", SAMPLES / "cen8-mmtm-b.wav", "--threads", "1"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("loaded: []\n"), done.stdout
+
+
 def test_one_file_prints_just_the_text():
     done = run_cli("transcribe", SAMPLES / "cen8-mmtm-b.sph")
     assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 1

@@ -6,9 +6,6 @@ Each corpus module has ``prepare(source, out) -> dict of manifest paths``; the
 
 from __future__ import annotations
 
-import shutil
-import tarfile
-import urllib.request
 from pathlib import Path
 
 from ..errors import RecognizeError
@@ -19,6 +16,9 @@ CORPORA = ("an4", "copiste", "iam", "kaldi", "librispeech", "yesno")  # modules 
 def fetch(source: str, workdir: Path) -> Path:
     """Return a local folder holding the release: ``source`` may be a folder, a .tar.gz
     archive or an http(s) URL of one (downloaded into ``workdir``)."""
+    import shutil
+    import urllib.request  # here, not above: every command's parser lists CORPORA
+
     if source.startswith(("http://", "https://")):
         archive = workdir / Path(source).name
         if not archive.exists():
@@ -47,6 +47,8 @@ def fetch(source: str, workdir: Path) -> Path:
 def extract(archive: Path, target: Path) -> None:
     """Extract a tar archive; members that would land outside ``target`` (absolute paths,
     ``..``, links out) or are devices are refused by tarfile's ``data`` filter."""
+    import tarfile
+
     target.mkdir(parents=True, exist_ok=True)
     try:
         tar = tarfile.open(archive)
