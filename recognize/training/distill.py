@@ -29,12 +29,11 @@ def load_teacher(path: str, cfg: Config, alphabet: Alphabet, device: torch.devic
     """The ``train.teacher`` checkpoint as a frozen model in eval mode on ``device``; a
     :class:`ConfigError` unless it reads the same input (kind, features or image settings,
     frame rate) into the same alphabet as the model in training."""
-    state = read_checkpoint(path)
-    teacher, teacher_cfg, teacher_alphabet = model_from_checkpoint(state, path)
+    teacher, teacher_cfg, teacher_alphabet = model_from_checkpoint(read_checkpoint(path), path)
+    inputs = "features" if cfg.kind == "speech" else "image"  # the settings that make its input
     same = {"kind": (teacher_cfg.kind, cfg.kind),
             "alphabet": (teacher_alphabet.symbols, alphabet.symbols),
-            "features" if cfg.kind == "speech" else "image": (
-                (teacher_cfg.features, cfg.features) if cfg.kind == "speech" else (teacher_cfg.image, cfg.image)),
+            inputs: (getattr(teacher_cfg, inputs), getattr(cfg, inputs)),
             "frame rate": (teacher_cfg.model.subsample, cfg.model.subsample)}
     differ = [name for name, (theirs, ours) in same.items() if theirs != ours]
     if differ:
