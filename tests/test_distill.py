@@ -92,6 +92,9 @@ def test_a_teacher_that_reads_otherwise_is_refused(tmp_path, sample_manifest):
         refused = f"train.teacher: {teacher} does not read as this model does: its .*{named}"
         with pytest.raises(ConfigError, match=refused):
             train(tiny_config(sample_manifest, "train.epochs=1", change, f"train.teacher={teacher}"), tmp_path / change)
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(ConfigError, match=f"train.teacher: {missing}: no such model file"):
+        train(tiny_config(sample_manifest, "train.epochs=1", f"train.teacher={missing}"), tmp_path / "missing")
 
 
 def mean_kl(student_path, teacher_path, manifest) -> float:

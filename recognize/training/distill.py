@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 from ..inputs.text import Alphabet
 from ..model.checkpoint import model_from_checkpoint, read_checkpoint
 from ..model.ctc import CTCModel
@@ -29,7 +29,10 @@ def load_teacher(path: str, cfg: Config, alphabet: Alphabet, device: torch.devic
     """The ``train.teacher`` checkpoint as a frozen model in eval mode on ``device``; a
     :class:`ConfigError` unless it reads the same input (kind, features or image settings,
     frame rate) into the same alphabet as the model in training."""
-    teacher, teacher_cfg, teacher_alphabet = model_from_checkpoint(read_checkpoint(path), path)
+    try:
+        teacher, teacher_cfg, teacher_alphabet = model_from_checkpoint(read_checkpoint(path), path)
+    except ModelError as e:
+        raise ConfigError(f"train.teacher: {e}") from None
     inputs = "features" if cfg.kind == "speech" else "image"  # the settings that make its input
     same = {"kind": (teacher_cfg.kind, cfg.kind),
             "alphabet": (teacher_alphabet.symbols, alphabet.symbols),

@@ -162,6 +162,10 @@ def build_model(run: Run) -> None:
     """The model (resumed weights, fine-tuning weights, or new with the speech features'
     statistics), its optimizer, schedule, gradient scaler and moving average."""
     cfg, t = run.cfg, run.cfg.train
+    if t.teacher and t.distill:  # first: a wrong teacher is told before the statistics are computed
+        run.teacher = load_teacher(t.teacher, cfg, run.alphabet, run.device)
+        run.log(f"distilling {t.teacher} ({run.teacher.cfg.cell}, {run.teacher.num_parameters():,} parameters), "
+                f"weight {t.distill}")
     model = run.model = CTCModel(cfg.model, cfg.input_dim, len(run.alphabet))
     if run.resumed:
         model.load_state_dict(run.resumed["model"])
@@ -182,10 +186,6 @@ def build_model(run: Run) -> None:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         run.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(t.ema), use_buffers=True)
-    if t.teacher and t.distill:
-        run.teacher = load_teacher(t.teacher, cfg, run.alphabet, run.device)
-        run.log(f"distilling {t.teacher} ({run.teacher.cfg.cell}, {run.teacher.num_parameters():,} parameters), "
-                f"weight {t.distill}")
 
 
 def restore(run: Run) -> None:
