@@ -80,13 +80,14 @@ def tesseract_scores(output: str, rows: list[dict]) -> dict:
 def recognize_contenders(manifest: str, model: str | None = None) -> dict:
     """``recognize evaluate`` of ``manifest`` on one thread, default decoding and greedy,
     with the bundled model and, given, ``model`` too."""
+    models = {"recognize": []}
+    if model:
+        models[f"recognize {Path(model).parent.name}/{Path(model).name}"] = ["--model", model]
     contenders = {}
-    shown = model and f"{Path(model).parent.name}/{Path(model).name}"
-    for name, chosen in (("recognize", []), (f"recognize {shown}", ["--model", model])):
-        if name == "recognize" or model:
-            command = [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json", *chosen]
-            contenders[f"{name}, default decoding"] = command
-            contenders[f"{name}, greedy"] = [*command, "--decoder", "greedy"]
+    for name, chosen in models.items():
+        command = [sys.executable, "-m", "recognize", "evaluate", manifest, "--threads", "1", "--json", *chosen]
+        contenders[f"{name}, default decoding"] = command
+        contenders[f"{name}, greedy"] = [*command, "--decoder", "greedy"]
     return contenders
 
 

@@ -10,11 +10,11 @@ from test_train import tiny_config
 from recognize.config import AugmentConfig, FeatureConfig
 from recognize.errors import ConfigError
 from recognize.inputs.audio import load_audio, log_mel
-from recognize.inputs.text import Alphabet
-from recognize.training.augment import with_silence
 from recognize.inputs.manifest import read_manifest
+from recognize.inputs.text import Alphabet
 from recognize.model.checkpoint import load_checkpoint, read_checkpoint
 from recognize.model.ctc import CTCModel
+from recognize.training.augment import with_silence
 from recognize.training.data import SpeechDataset, collate, make_dataset
 from recognize.training.distill import distill_loss
 from recognize.training.loop import train
