@@ -4,7 +4,7 @@ refuses, and a student that learns its teacher's frame posteriors on real record
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLES
+from conftest import ROOT, SAMPLES, run_cli
 from test_train import tiny_config
 
 from recognize.config import AugmentConfig, FeatureConfig
@@ -88,8 +88,8 @@ def test_distillation_mixes_the_teachers_kl_in_by_its_weight():
 def test_a_teacher_that_reads_otherwise_is_refused(tmp_path, sample_manifest):
     train(tiny_config(sample_manifest, "train.epochs=1"), tmp_path / "teacher")
     teacher = tmp_path / "teacher" / "last.pt"
-    for change, named in (("features.n_mels=32", "features"), ("model.subsample=2", "frame rate")):
-        refused = f"train.teacher: {teacher} does not read as this model does: its .*{named}"
+    for change, named in (("features.n_mels=32", "feature settings"), ("model.subsample=2", "frame rate")):
+        refused = f"train.teacher: {teacher} does not read as this model does: not the same {named}$"
         with pytest.raises(ConfigError, match=refused):
             train(tiny_config(sample_manifest, "train.epochs=1", change, f"train.teacher={teacher}"), tmp_path / change)
     missing = tmp_path / "missing.pt"
@@ -126,3 +126,19 @@ def test_a_distilled_student_learns_its_teachers_posteriors(tmp_path, sample_man
         students[weight] = mean_kl(tmp_path / f"student{weight}" / "last.pt", teacher, sample_manifest)
     assert read_checkpoint(tmp_path / "student0.9" / "last.pt")["config"]["train"]["teacher"] == str(teacher)
     assert students[0.9] < 0.5 * students[0.0], students
+
+
+def test_a_handwriting_model_teaches_through_the_command_line(tmp_path, handwriting_model, line_manifest):
+    """A line model teaches one of another size on the committed real lines; one that
+    scales lines to another height is refused, naming its image settings."""
+    common = ["--set", f"train.train_manifest={line_manifest}", "--set", f"train.dev_manifest={line_manifest}",
+              "--set", "train.epochs=1", "--set", "model.layers=1", "--set", "model.cnn_channels=[4, 4, 4, 4]",
+              "--set", "model.subsample=4", "--set", "train.threads=1", "--set", f"train.teacher={handwriting_model}"]
+    done = run_cli("train", ROOT / "configs" / "copiste.yaml", "--out", tmp_path / "student", *common,
+                   "--set", "model.hidden=24")
+    assert done.returncode == 0, done.stderr
+    assert f"distilling {handwriting_model}" in done.stderr and (tmp_path / "student" / "last.pt").exists()
+    done = run_cli("train", ROOT / "configs" / "copiste.yaml", "--out", tmp_path / "taller", *common,
+                   "--set", "image.height=48")
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == (
+        f"error: train.teacher: {handwriting_model} does not read as this model does: not the same image settings")

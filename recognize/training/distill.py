@@ -36,11 +36,11 @@ def load_teacher(path: str, cfg: Config, alphabet: Alphabet, device: torch.devic
     inputs = "features" if cfg.kind == "speech" else "image"  # the settings that make its input
     same = {"kind": (teacher_cfg.kind, cfg.kind),
             "alphabet": (teacher_alphabet.symbols, alphabet.symbols),
-            inputs: (getattr(teacher_cfg, inputs), getattr(cfg, inputs)),
+            f"{inputs.rstrip('s')} settings": (getattr(teacher_cfg, inputs), getattr(cfg, inputs)),
             "frame rate": (teacher_cfg.model.subsample, cfg.model.subsample)}
     differ = [name for name, (theirs, ours) in same.items() if theirs != ours]
     if differ:
-        raise ConfigError(f"train.teacher: {path} does not read as this model does: its {', '.join(differ)} differ")
+        raise ConfigError(f"train.teacher: {path} does not read as this model does: not the same {', '.join(differ)}")
     return teacher.to(device).requires_grad_(False)
 
 
