@@ -3,11 +3,12 @@ student) its posteriors frame by frame, beside the CTC loss.
 
 A new recurrent cell starts CTC training in the all-blank plateau, and some seeds never
 leave it; a teacher's frame posteriors say from the first step where each label fires
-(Kurata and Audhkhasi 2018 distilled BiLSTM CTC models so). The teacher reads each
-utterance as recorded, the student the same through its augmentation (another channel,
-SpecAugment's masks): it learns to read noisy, band-limited or masked speech as its
-teacher reads the clean recording (Li et al. 2017's teacher-student adaptation). Frames
-pair one to one (same input length, same frame rate):
+(frame-level distillation, as Kurata and Audhkhasi 2018 taught a unidirectional LSTM CTC
+model by a bidirectional one). The teacher reads each utterance as recorded, the student
+the same through its augmentation (another channel, SpecAugment's masks): it learns to
+read noisy, band-limited or masked speech as its teacher reads the clean recording (Li
+et al. 2017's teacher-student adaptation). Frames pair one to one (same input length,
+same frame rate):
 
     loss = (1 - w) * CTC  +  w * sum over frames of KL(teacher || student)
 
