@@ -84,8 +84,13 @@ def test_equalizer_changes_the_bands_within_6_db():
 
 def test_another_channel_is_drawn_reproducibly_and_channel_0_replays_older_configs():
     wave = load_audio(SAMPLES / "cen8-mmtm-b.wav", 16000)
-    outs = [other_channel(wave, 16000, np.random.default_rng(seed)) for seed in (0, 0, 1, 2, 3)]
+    pairs = [other_channel(wave, 16000, np.random.default_rng(seed)) for seed in (0, 0, 1, 2, 3)]
+    outs = [out for out, _ in pairs]
     assert np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], outs[2])
+    for out, between in pairs:  # the second: the recording between the same silences, nothing else
+        start = np.flatnonzero(between)[0] - np.flatnonzero(wave)[0]
+        assert len(between) == len(out) and np.array_equal(between[start:start + len(wave)], wave)
+        assert not between[:start].any() and not between[start + len(wave):].any()
     assert all(len(o) >= len(wave) and np.isfinite(o).all() for o in outs)
     assert any(len(o) > len(wave) + 1600 for o in outs)  # silence before and after, sometimes
     rows = [{"id": "a", "audio": str(SAMPLES / "cen8-mmtm-b.wav"), "text": "AUGUST"}]

@@ -14,7 +14,7 @@ from recognize.inputs.manifest import read_manifest
 from recognize.inputs.text import Alphabet
 from recognize.model.checkpoint import load_checkpoint, read_checkpoint
 from recognize.model.ctc import CTCModel
-from recognize.training.augment import with_silence
+from recognize.training.augment import other_channel
 from recognize.training.data import SpeechDataset, collate, make_dataset
 from recognize.training.distill import distill_loss
 from recognize.training.loop import train
@@ -58,7 +58,7 @@ def test_the_teacher_reads_the_recording_the_student_hears_through_another_chann
         # the clean copy is the recording with the silences this epoch's channel drew
         rng = np.random.default_rng([seed, epoch, 0])
         rng.random()  # draw_augmentation: whether the channel applies (channel 1.0: it does)
-        wave, _ = with_silence(load_audio(rows[0]["audio"], 16000), 16000, rng)
+        _, wave = other_channel(load_audio(rows[0]["audio"], 16000), 16000, rng)
         assert np.allclose(item["clean_features"].numpy(), log_mel(wave, features), atol=1e-5)
     assert differ >= 3
     batch = collate([items[0], plain[0]])

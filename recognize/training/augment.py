@@ -70,32 +70,22 @@ def equalize(wave: np.ndarray, rng: np.random.Generator, most_db: float = 6.0) -
     return np.fft.irfft(spectrum * 10 ** (gains_db / 20), len(wave)).astype(np.float32)
 
 
-def other_channel(wave: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+def other_channel(wave: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``(samples,)`` as another microphone, room or line might carry it (``augment.channel``).
 
     Each applied with probability 1/2, in this order: up to a second of silence before
     and after, a room's reverberation (RT60 0.2-0.8 s), white, pink or brown noise at
     5-30 dB SNR, a random equalizer (+-6 dB) and the telephone band (8 kHz and back).
-    Returns a new ``(samples',)`` float32 wave (longer by the silence); the same ``rng``
-    state gives the same output."""
-    return channel_effects(*with_silence(wave, sample_rate, rng), sample_rate, rng)
-
-
-def with_silence(wave: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """:func:`other_channel`'s first effect alone: ``(the wave as float32, with probability
-    1/2 between silences of up to a second, the speech's mean power)``."""
+    Returns two new float32 waves of ``(samples',)`` (longer by the silence): the wave so
+    carried, and the wave between the same silences alone (what a ``train.teacher``
+    hears; the same object when no other effect was drawn). The same ``rng`` state gives
+    the same output."""
     out = np.asarray(wave, dtype=np.float32)
     power = float(np.mean(out.astype(np.float64) ** 2))  # the speech's, before any silence
     if rng.random() < 0.5:
         before, after = (int(rng.uniform(0, 1) * sample_rate) for _ in range(2))
         out = np.concatenate([np.zeros(before, np.float32), out, np.zeros(after, np.float32)])
-    return out, power
-
-
-def channel_effects(wave: np.ndarray, power: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """:func:`other_channel`'s other effects, each with probability 1/2, on ``(samples,)``
-    whose speech has mean ``power``: the same length out."""
-    out = wave
+    between = out
     if rng.random() < 0.5:
         out = reverberate(out, sample_rate, rng.uniform(0.2, 0.8), rng)
     if rng.random() < 0.5:
@@ -104,7 +94,7 @@ def channel_effects(wave: np.ndarray, power: float, sample_rate: int, rng: np.ra
         out = equalize(out, rng)
     if rng.random() < 0.5:
         out = telephone_band(out, sample_rate)
-    return out
+    return out, between
 
 
 def spec_augment(

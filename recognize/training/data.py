@@ -11,7 +11,7 @@ import torch
 from ..config import AugmentConfig, Config, FeatureConfig, ImageConfig
 from ..inputs.audio import load_audio, log_mel
 from ..inputs.text import Alphabet
-from .augment import channel_effects, speed_perturb, with_silence
+from .augment import other_channel, speed_perturb
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
@@ -33,8 +33,7 @@ def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: f
         wave = speed_perturb(wave, speed, features.sample_rate)
     before = wave
     if channel_rng is not None:
-        before, power = with_silence(wave, features.sample_rate, channel_rng)
-        wave = channel_effects(before, power, features.sample_rate, channel_rng)
+        wave, before = other_channel(wave, features.sample_rate, channel_rng)
     item = {
         "id": name,
         "features": torch.from_numpy(log_mel(wave, features, warp)),
