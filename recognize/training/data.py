@@ -12,6 +12,7 @@ from ..config import AugmentConfig, Config, FeatureConfig, ImageConfig
 from ..inputs.audio import load_audio, log_mel
 from ..inputs.text import Alphabet
 from .augment import other_channel, speed_perturb
+from .distill import taught
 
 
 def speech_item(row: dict, alphabet: Alphabet, features: FeatureConfig, speed: float = 1.0,
@@ -140,11 +141,6 @@ def stream_item_maker(alphabet: Alphabet, cfg: Config):
         return line_item(row, alphabet, cfg.image, rng if distort else None, content)
 
     return make
-
-
-def taught(cfg: Config) -> bool:
-    """Whether a ``train.teacher`` takes part in training (and so reads clean copies)."""
-    return bool(cfg.train.teacher and cfg.train.distill)
 
 
 def make_dataset(rows, alphabet: Alphabet, cfg: Config, train: bool):

@@ -26,6 +26,11 @@ from ..model.checkpoint import model_from_checkpoint, read_checkpoint
 from ..model.ctc import CTCModel
 
 
+def taught(cfg: Config) -> bool:
+    """Whether a ``train.teacher`` takes part in training (and so speech items carry clean copies)."""
+    return bool(cfg.train.teacher and cfg.train.distill)
+
+
 def load_teacher(path: str, cfg: Config, alphabet: Alphabet, device: torch.device) -> CTCModel:
     """The ``train.teacher`` checkpoint as a frozen model in eval mode on ``device``; a
     :class:`ConfigError` unless it reads the same input (kind, features or image settings,

@@ -44,7 +44,7 @@ from ..model.checkpoint import init_from_checkpoint, read_checkpoint, save_check
 from ..model.ctc import CTCModel
 from . import objective
 from .data import loader, make_dataset, stream_item_maker
-from .distill import load_teacher
+from .distill import load_teacher, taught
 from .normalization import feature_stats, stats_features
 from .objective import autocast, autocast_dtype, lr_lambda, mean_loss, weight_noise
 from .shards import ShardStream, read_index
@@ -162,7 +162,7 @@ def build_model(run: Run) -> None:
     """The model (resumed weights, fine-tuning weights, or new with the speech features'
     statistics), its optimizer, schedule, gradient scaler and moving average."""
     cfg, t = run.cfg, run.cfg.train
-    if t.teacher and t.distill:  # first: a wrong teacher is told before the statistics are computed
+    if taught(cfg):  # first: a wrong teacher is told before the statistics are computed
         run.teacher = load_teacher(t.teacher, cfg, run.alphabet, run.device)
         run.log(f"distilling {t.teacher} ({run.teacher.cfg.cell}, {run.teacher.num_parameters():,} parameters), "
                 f"weight {t.distill}")
