@@ -47,6 +47,28 @@ def run_cli(*args, cwd=None):
                           capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+# `python -c LOADED '["module", ...]' recognize-args...`: runs the command, then prints as
+# stdout's last line which of those modules it imported (a JSON list).
+LOADED = """
+import json, sys
+from recognize.cli import main
+names = json.loads(sys.argv[1])
+try:
+    main(sys.argv[2:])
+finally:
+    print(json.dumps(sorted(name for name in names if name in sys.modules)))
+"""
+
+
+def run_cli_loading(modules: list[str], *args):
+    """Run the ``recognize ARGS`` command in the repository root; returns the
+    CompletedProcess and which of ``modules`` it imported, sorted."""
+    done = subprocess.run([sys.executable, "-c", LOADED, json.dumps(modules), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    lines = done.stdout.splitlines()
+    return done, json.loads(lines[-1]) if lines else None
+
+
 @pytest.fixture(scope="session")
 def sample_manifest(tmp_path_factory) -> Path:
     """A manifest of the committed real AN4 samples (relative paths)."""

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli
+from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli, run_cli_loading
 
 from recognize.evaluation.metrics import corpus_errors
 
@@ -52,22 +52,12 @@ def test_the_bundled_model_reads_quiet_and_loud_recordings_as_recorded(tmp_path,
     assert heard[0] == SAMPLE_TEXT["cen8-mmtm-b"] and heard == [heard[0]] * 3, heard
 
 
-LOADED = """
-import sys
-from recognize.cli import main
-try:
-    main(sys.argv[1:])
-finally:
-    print("loaded:", sorted(name for name in ("tarfile", "urllib.request", "torch") if name in sys.modules))
-"""
-
-
 def test_transcribing_loads_neither_the_corpus_downloader_nor_torch():
     """Every command's parser lists the corpora; only `recognize prepare` imports what fetches them."""
-    done = subprocess.run([sys.executable, "-c", LOADED, "transcribe", SAMPLES / "cen8-mmtm-b.wav", "--threads", "1"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done, modules = run_cli_loading(["tarfile", "urllib.request", "torch"],
+                                    "transcribe", SAMPLES / "cen8-mmtm-b.wav", "--threads", "1")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.endswith("loaded: []\n"), done.stdout
+    assert modules == [], done.stdout
 
 
 def test_one_file_prints_just_the_text():

@@ -1,10 +1,8 @@
 """`recognize read` and `evaluate` on real handwritten line images."""
 
 import json
-import subprocess
-import sys
 
-from conftest import LINES, ROOT, SAMPLES, SHARED_DATA, needs, run_cli
+from conftest import LINES, ROOT, SAMPLES, SHARED_DATA, needs, run_cli, run_cli_loading
 from PIL import Image
 
 from recognize.inputs.image import load_line
@@ -24,23 +22,12 @@ def test_read_json_places_characters_on_the_image(handwriting_model, tmp_path):
         assert [c["x0"] for c in chars] == sorted(c["x0"] for c in chars)
 
 
-LOADED_FINDER = """
-import sys
-from recognize.cli import main
-try:
-    main(sys.argv[1:])
-finally:
-    print("page finder loaded:", "scipy.ndimage" in sys.modules)
-"""
-
-
 def test_reading_line_images_leaves_the_page_finder_unloaded():
     """The line finder's scipy.ndimage takes half a second to import: only pages pay it."""
     for images, loaded in ((IMAGES, False), ([*IMAGES, SAMPLES / "wikitexte_0063.jpg"], True)):
-        done = subprocess.run([sys.executable, "-c", LOADED_FINDER, "read", *images, "--decoder", "greedy"],
-                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+        done, modules = run_cli_loading(["scipy.ndimage"], "read", *images, "--decoder", "greedy")
         assert done.returncode == 0, done.stderr
-        assert done.stdout.endswith(f"page finder loaded: {loaded}\n"), done.stdout
+        assert modules == (["scipy.ndimage"] if loaded else []), done.stdout
 
 
 def test_read_reports_bad_images_and_goes_on(handwriting_model, tmp_path):
