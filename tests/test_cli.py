@@ -1,5 +1,6 @@
 """The `recognize` command on real files, as a user runs it (a subprocess each)."""
 
+import io
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import sys
 import pytest
 from conftest import LINES, ROOT, SAMPLE_TEXT, SAMPLES, run_cli, run_cli_loading
 
+from recognize.cli.common import progress_bar
 from recognize.evaluation.metrics import corpus_errors
 
 WAVS = [SAMPLES / f"{k}.wav" for k in SAMPLE_TEXT]
@@ -53,11 +55,30 @@ def test_the_bundled_model_reads_quiet_and_loud_recordings_as_recorded(tmp_path,
 
 
 def test_transcribing_loads_neither_the_corpus_downloader_nor_torch():
-    """Every command's parser lists the corpora; only `recognize prepare` imports what fetches them."""
-    done, modules = run_cli_loading(["tarfile", "urllib.request", "torch"],
+    """Every command's parser lists the corpora; only `recognize prepare` imports what fetches them.
+    With stderr not a terminal no progress bar is drawn, so tqdm is not imported either."""
+    done, modules = run_cli_loading(["tarfile", "urllib.request", "torch", "tqdm"],
                                     "transcribe", SAMPLES / "cen8-mmtm-b.wav", "--threads", "1")
     assert done.returncode == 0, done.stderr
     assert modules == [], done.stdout
+
+
+def test_a_progress_bar_is_drawn_only_on_a_terminal(monkeypatch, capsys):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar(3, "file") as bar:
+        bar.update()
+        bar.write("above the bar")
+    assert "1/3" in terminal.getvalue() and capsys.readouterr().out == "above the bar\n"
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with progress_bar(3, "file") as bar:
+        bar.update()
+        bar.write("no bar", file=sys.stderr)
+    assert sys.stderr.getvalue() == "no bar\n" and capsys.readouterr().out == ""
 
 
 def test_one_file_prints_just_the_text():

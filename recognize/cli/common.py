@@ -133,6 +133,36 @@ def emit(text: str, path: str, fmt: str, several: bool, bar=None) -> None:
         bar.write(text, end="", file=sys.stdout)
 
 
+def progress_bar(total: int, unit: str, shown: bool = True):
+    """A tqdm bar counting ``total`` of ``unit`` on stderr where stderr is a terminal (tqdm's own
+    rule), else :class:`SilentBar`: tqdm's import, a tenth of a short command's start-up,
+    is paid only where a bar is drawn."""
+    if not (shown and sys.stderr.isatty()):
+        return SilentBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
+
+
+class SilentBar:
+    """What a command asks of a progress bar, drawing none: lines written go straight out."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def write(self, text: str, file=None, end: str = "\n") -> None:
+        (file or sys.stdout).write(text + end)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 def shown_path(path) -> str:
     """A file name as one line of output: line breaks and tabs in it escaped as ``\\n``."""
     return str(path).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")

@@ -4,11 +4,10 @@ two reports side by side, and the beam search's weights chosen on a dev set."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
-from .common import add_decoder_options, count, decoder_from, report_failures
+from .common import add_decoder_options, count, decoder_from, progress_bar, report_failures
 
 JOURNAL = "progress.jsonl"  # in the --report folder while an evaluation runs
 
@@ -77,8 +76,6 @@ def evaluate_command(manifest, model=None, as_json=False, report=None, device="c
 
 def run_evaluation(manifest, model, as_json, report, device, threads, decoder, scoring, batch_size) -> int:
     """:func:`evaluate_command`'s work, with the report folder held."""
-    from tqdm import tqdm
-
     from .. import __version__, distributed
     from ..evaluation.evaluate import evaluate_manifest
     from ..evaluation.report import write_report
@@ -100,8 +97,7 @@ def run_evaluation(manifest, model, as_json, report, device, threads, decoder, s
     try:
         recognizer = load_model(model, kind_of_rows(rows), device=device, threads=threads, decoder=decoder)
         journal = Path(report) / (JOURNAL if proc.main else f"progress.rank{proc.rank}.jsonl") if report else None
-        with tqdm(total=len(distributed.shard(rows, proc)), unit="file", disable=None if proc.main else True,
-                  file=sys.stderr, leave=False) as bar:
+        with progress_bar(len(distributed.shard(rows, proc)), "file", shown=proc.main) as bar:
             result = evaluate_manifest(recognizer, manifest, progress=bar.update, rows=rows, journal=journal,
                                        batch_size=batch_size, scoring=scoring or Scoring(), proc=proc)
     finally:
@@ -123,8 +119,6 @@ def run_evaluation(manifest, model, as_json, report, device, threads, decoder, s
 def evaluate_pages_command(manifest, rows, model, as_json, report, threads, decoder, scoring, batch_size) -> int:
     """``recognize evaluate`` of page rows: page CER/WER with lines matched by position, and
     line detection precision and recall (:mod:`recognize.evaluation.pages`)."""
-    from tqdm import tqdm
-
     from .. import __version__
     from ..evaluation.pages import evaluate_pages
     from ..evaluation.report import write_report
@@ -133,7 +127,7 @@ def evaluate_pages_command(manifest, rows, model, as_json, report, threads, deco
     from ..runtime.loading import load_model
 
     recognizer = load_model(model, HANDWRITING, threads=threads, decoder=decoder)
-    with tqdm(total=len(rows), unit="page", disable=None, file=sys.stderr, leave=False) as bar:
+    with progress_bar(len(rows), "page") as bar:
         result = evaluate_pages(recognizer, rows, scoring or Scoring(), bar.update, batch_size)
     summary = {"manifest": str(manifest), **result["summary"], "normalization": (scoring or Scoring()).describe(),
                "model": str(recognizer.path), "decoder": recognizer.decoder_name,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import FORMATS, add_decoder_options, decoder_from, emit, input_files, model_for, report_failures, wrote
+from .common import (FORMATS, add_decoder_options, decoder_from, emit, input_files, model_for, progress_bar,
+                     report_failures, wrote)
 
 
 def add_transcribe(sub) -> None:
@@ -43,8 +44,6 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
 
     Returns the exit status: 0 if every file was recognized, 1 otherwise.
     """
-    from tqdm import tqdm
-
     from ..atomic import atomic_write_text
     from ..decoding.formats import render
     from ..errors import RecognizeError
@@ -58,7 +57,7 @@ def transcribe_command(files, model=None, fmt="txt", output_dir=None, device="cp
     recognizer = model_for(model, kind, device, threads, decoder)
     alphabet = recognizer.alphabet if kind.unit == "pixels" else None  # json lists line images' characters
 
-    bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
+    bar = progress_bar(len(files), "file")
 
     def on_error(path, error):
         failures.append((path, str(error).removeprefix(f"{path}: ")))
