@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import AN4_ARCHIVE, ROOT, SHARED_DATA, needs, run_cli
 from PIL import Image
 
@@ -353,6 +354,24 @@ def test_the_level_lines_script_reads_lines_as_they_are_and_levelled(line_manife
     assert re.fullmatch(r"levelling: \d+\.\d\d ms a line \(CPU time\)", timing), timing
     assert [m.group(1) for m in rows] == ["as they are", "levelled"] and all(m.group(4) == "3" for m in rows)
     assert all(float(m.group(2)) < 30 for m in rows)  # the bundled model reads these real lines either way
+
+
+def test_the_shapes_script_builds_untrained_models_the_benchmark_can_time(tmp_path, line_manifest):
+    """experiments/copiste/shapes_speed.py: each shape the bundled model's settings with its
+    changes, untrained, and a model `recognize` reads lines with."""
+    done = subprocess.run([sys.executable, ROOT / "experiments" / "copiste" / "shapes_speed.py", "--out", tmp_path,
+                           "model.hidden=128", "model.cnn_channels=[8,16,32,48,64] model.layers=2"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    light, narrow = tmp_path / "cnn_channels=8-16-32-48-64_layers=2.pt", tmp_path / "hidden=128.pt"
+    assert f"--checkpoint {ROOT / 'recognize/models/copiste/model.pt'} {narrow} {light}" in done.stdout
+    bundled = torch.load(ROOT / "recognize" / "models" / "copiste" / "model.pt", weights_only=True)
+    for path, changes in ((narrow, {"hidden": 128}), (light, {"cnn_channels": [8, 16, 32, 48, 64], "layers": 2})):
+        state = torch.load(path, weights_only=True)
+        assert state["config"]["model"] == {**bundled["config"]["model"], **changes}
+        assert state["config"]["image"] == bundled["config"]["image"] and state["alphabet"] == bundled["alphabet"]
+        read = run_cli("evaluate", line_manifest, "--model", path, "--json", "--decoder", "greedy")
+        assert read.returncode == 0 and json.loads(read.stdout)["n"] == 3, read.stderr
 
 
 def test_the_found_vs_given_script_reads_the_sample_page_both_ways(tmp_path):
