@@ -63,6 +63,12 @@ def test_transcribing_loads_neither_the_corpus_downloader_nor_torch():
     assert modules == [], done.stdout
 
 
+def test_evaluating_into_a_pipe_loads_no_progress_bar(sample_manifest):
+    done, modules = run_cli_loading(["tqdm"], "evaluate", sample_manifest, "--json", "--decoder", "greedy")
+    assert done.returncode == 0 and json.loads(done.stdout.splitlines()[0])["n"] == 2, done.stderr
+    assert modules == []
+
+
 def test_a_progress_bar_is_drawn_only_on_a_terminal(monkeypatch, capsys):
     class Terminal(io.StringIO):
         def isatty(self):

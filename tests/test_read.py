@@ -23,9 +23,10 @@ def test_read_json_places_characters_on_the_image(handwriting_model, tmp_path):
 
 
 def test_reading_line_images_leaves_the_page_finder_unloaded():
-    """The line finder's scipy.ndimage takes half a second to import: only pages pay it."""
+    """The line finder's scipy.ndimage takes half a second to import: only pages pay it;
+    and with stderr not a terminal no progress bar is drawn, so tqdm is not imported."""
     for images, loaded in ((IMAGES, False), ([*IMAGES, SAMPLES / "wikitexte_0063.jpg"], True)):
-        done, modules = run_cli_loading(["scipy.ndimage"], "read", *images, "--decoder", "greedy")
+        done, modules = run_cli_loading(["scipy.ndimage", "tqdm"], "read", *images, "--decoder", "greedy")
         assert done.returncode == 0, done.stderr
         assert modules == (["scipy.ndimage"] if loaded else []), done.stdout
 

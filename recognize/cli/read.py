@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import (add_decoder_options, decoder_from, emit, input_files, model_for, output_stem, report_failures,
-                     shown_path, wrote)
+from .common import (add_decoder_options, decoder_from, emit, input_files, model_for, output_stem, progress_bar,
+                     report_failures, shown_path, wrote)
 
 FORMATS = ("txt", "json", "alto", "page", "hocr")
 SUFFIXES = {"txt": "txt", "json": "json", "alto": "xml", "page": "xml", "hocr": "hocr"}
@@ -42,15 +42,13 @@ def read_command(files, model=None, fmt="txt", output_dir=None, device="cpu", th
     """Read ``files`` (line or page images; a folder stands for its images); print to
     stdout or write ``output_dir/STEM.EXT`` atomically. Returns the exit status: 0 if
     every file was read, 1 otherwise."""
-    from tqdm import tqdm
-
     from ..kinds import HANDWRITING
 
     files, failures, failed_early = input_files(files, HANDWRITING, output_dir, skip_existing, (SUFFIXES[fmt],),
                                                 expand=pages_of)
     check_not_over_inputs(files, output_dir, SUFFIXES[fmt])
     recognizer = model_for(model, HANDWRITING, device, threads, decoder)
-    bar = tqdm(total=len(files), unit="file", disable=None, file=sys.stderr, leave=False)
+    bar = progress_bar(len(files), "file")
 
     def on_error(path, error):
         failures.append((path, str(error).removeprefix(f"{path}: ")))
