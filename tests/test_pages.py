@@ -13,7 +13,7 @@ from PIL import Image
 from recognize.evaluation.pages import match_lines, score_page
 from recognize.inputs.image import open_image, to_gray
 from recognize.layout.background import even_out
-from recognize.layout.finder import find_lines
+from recognize.layout.finder import PAD, envelope, find_lines
 from recognize.layout.page import Page, TextLine, height_between
 from recognize.layout.page_xml import read_page_xml
 from recognize.layout.skew import skew_of, turn_level
@@ -98,17 +98,32 @@ def test_two_columns_are_read_left_column_first_each_line_whole():
     assert all(line.box[2] - line.box[0] > 500 for line in lines if 60 < line.box[1] < 600)  # none in pieces
 
 
+def test_an_outline_keeps_within_its_band_around_the_baseline():
+    """A line of ink at row 50 with a tall stroke (rows 0-50) and a long descender (rows
+    50-90): the outline follows both, unless a band of 20 rows above the baseline and 10
+    below holds it, and then only where they are (the rest of the line keeps its outline)."""
+    xs = np.r_[np.arange(300), np.full(51, 100), np.full(41, 200)]
+    ys = np.r_[np.full(300, 50), np.arange(51), np.arange(50, 91)]
+    free = np.array(envelope(xs, ys, reach=1))
+    held = np.array(envelope(xs, ys, reach=1, base=[(0, 50), (299, 50)], band=(20, 10)))
+    assert free[:, 1].min() == -PAD and free[:, 1].max() == 90 + PAD + 1
+    assert held[:, 1].min() == 50 - 20 and held[:, 1].max() == 50 + 10
+    assert len(held) == len(free) and (held[:, 0] == free[:, 0]).all()
+    assert sorted(set(held[:, 1])) == [30, 50 - PAD, 50 + PAD + 1, 60]
+
+
 @needs(VAL_PAGES)
 def test_the_validation_pages_read_almost_as_well_as_their_gold_line_crops():
-    """The 35 validation pages at 300 dpi, greedy (measured: precision 99.1 %, recall
-    98.4 %, page CER 16.16 %). #33's target: within 1.5 points of the bundled model's CER
-    on the same writers' gold line crops (15.62 % greedy, its MODEL_CARD.md)."""
+    """The 35 validation pages at 300 dpi, greedy (measured: precision 98.95 %, recall
+    98.51 %, page CER 13.40 %). #33's target: within 1.5 points of the bundled model's CER
+    on the same writers' gold line crops (12.53 % greedy, levelled, its MODEL_CARD.md);
+    the lines cut without the band around their baseline read 15.23 %."""
     done = run_cli("evaluate", VAL_PAGES, "--json", "--decoder", "greedy")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["pages"] == 35 and summary["n"] == 672
     assert summary["detection"]["precision"] >= 0.97 and summary["detection"]["recall"] >= 0.97, summary["detection"]
-    assert summary["cer"] <= 0.1562 + 0.015, summary["cer"]
+    assert summary["cer"] <= 0.1253 + 0.015, summary["cer"]
 
 
 def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_path):
@@ -124,7 +139,7 @@ def test_read_reads_a_page_and_writes_json_alto_and_page_xml_that_read_back(tmp_
     x0, y0, x1, y1 = first["box"]
     assert all(x0 - 1 <= c["x0"] <= c["x1"] <= x1 + 40 for line in page["lines"][:1] for c in line["characters"])
     for fmt in ("alto", "page"):
-        done = run_cli("read", PAGE, "--format", fmt, "--decoder", "greedy", "--output-dir", tmp_path / fmt)
+        done = run_cli("read", PAGE, "--format", fmt, "--decoder", "greedy", "--threads", 1, "--output-dir", tmp_path / fmt)
         assert done.returncode == 0, done.stderr
         back, name = read_page_xml(tmp_path / fmt / "wikitexte_0063.xml")
         assert name == "wikitexte_0063.jpg" and (back.width, back.height) == (page["width"], page["height"])

@@ -20,8 +20,11 @@ connected components then make lines:
    claim its neighbours' strokes past its end;
 4. a line is the envelope of its components (top and bottom edge every few pixels, as
    high as its ink one and a half spacings either side, so that no stroke is cut off),
-   padded; its baseline is a straight fit to where its ink thins out under its core,
-   strip by strip.
+   padded, and kept within a band around its baseline (0.9 spacings above, 0.25 below:
+   tall ascenders and long descenders are cut, as in the annotated lines the model
+   learned from, and a line's box, hence the size of its writing at the model's height,
+   no longer follows its longest stroke); its baseline is a straight fit to where its
+   ink thins out under its core, strip by strip.
 
 Lines whose components are smaller than ``SMALL_PRINT`` of the page's (by area) are
 dropped: a form's printed notice and specks are not handwriting. Columns are split at
@@ -50,6 +53,8 @@ PEAK_FLOOR = 0.08  # a profile peak under this share of the strong peaks is nois
 PAD = 2  # pixels (at WORK_WIDTH) around a line's ink
 ENVELOPE_STEP = 6  # pixels (at WORK_WIDTH): a line's outline has a point this often
 WIDEN = 1.5  # line spacings: a line's outline is as high as its ink this far either side
+ABOVE_BASELINE = 0.9  # line spacings: ... but reaches no higher above its baseline than this
+BELOW_BASELINE = 0.25  # ... nor lower below it than this (the cut of the lines the model learned from)
 
 
 def find_lines(gray: np.ndarray) -> list[TextLine]:
@@ -328,14 +333,17 @@ def line_of(components: Components, members: list[int], scale: float) -> TextLin
     """A :class:`TextLine` in page pixels from its components' pixels at work scale."""
     mask = np.isin(components.labels, np.array(members) + 1)
     ys, xs = np.nonzero(mask)
-    polygon = envelope(xs, ys, reach=round(WIDEN * components.spacing / ENVELOPE_STEP))
     base = baseline(xs, ys)
+    band = (ABOVE_BASELINE * components.spacing, BELOW_BASELINE * components.spacing) if base else None
+    polygon = envelope(xs, ys, reach=round(WIDEN * components.spacing / ENVELOPE_STEP), base=base, band=band)
     return TextLine([(x / scale, y / scale) for x, y in polygon], [(x / scale, y / scale) for x, y in base])
 
 
-def envelope(xs: np.ndarray, ys: np.ndarray, reach: int, step: int = ENVELOPE_STEP) -> list[tuple[float, float]]:
+def envelope(xs: np.ndarray, ys: np.ndarray, reach: int, step: int = ENVELOPE_STEP, base=(),
+             band: tuple[float, float] | None = None) -> list[tuple[float, float]]:
     """A polygon around the pixels ``(xs, ys)``: their top and bottom every ``step`` columns,
-    widened over ``reach`` steps either side (no narrow notches), padded by ``PAD``."""
+    widened over ``reach`` steps either side (no narrow notches), padded by ``PAD``; with
+    ``band`` ``(above, below)``, kept within that many pixels of the baseline ``base``."""
     x0, x1 = int(xs.min()), int(xs.max()) + 1
     bins = (xs - x0) // step
     n = int(bins.max()) + 1
@@ -348,6 +356,11 @@ def envelope(xs: np.ndarray, ys: np.ndarray, reach: int, step: int = ENVELOPE_ST
     top = np.array([top[max(0, i - reach) : i + reach + 1].min() for i in index]) - PAD
     bottom = np.array([bottom[max(0, i - reach) : i + reach + 1].max() for i in index]) + PAD + 1
     left = np.maximum(x0, x0 + index * step) - PAD
+    if band:
+        (bx0, by0), (bx1, by1) = base[0], base[-1]
+        under = by0 + (left + PAD - bx0) * (by1 - by0) / max(bx1 - bx0, 1)  # the baseline at each point
+        top = np.maximum(top, under - band[0])
+        bottom = np.maximum(np.minimum(bottom, under + band[1]), top + 1)
     upper = list(zip(left.tolist(), top.tolist())) + [(x1 + PAD, float(top[-1]))]
     lower = [(x1 + PAD, float(bottom[-1]))] + list(zip(left[::-1].tolist(), bottom[::-1].tolist()))
     return [(float(x), float(y)) for x, y in upper + lower]
