@@ -74,8 +74,11 @@ def main() -> None:
     recognizer = load_model("copiste", HANDWRITING, threads=1)
     rows = read_manifest(args.manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
-    ours = lambda lp: recognizer.decode(lp[None], np.array([len(lp)]), recognizer.alphabet,  # noqa: E731
-                                        recognizer.frame_unit)[0].text
+
+    def ours(log_probs: np.ndarray) -> str:
+        return recognizer.decode(log_probs[None], np.array([len(log_probs)]), recognizer.alphabet,
+                                 recognizer.frame_unit)[0].text
+
     decoders = {"ours": ours, "flashlight": flashlight_decoder(recognizer, args.top_k, args.threshold)}
     seconds, texts = {name: [] for name in decoders}, {}
     for _ in range(args.repeats):
