@@ -47,6 +47,26 @@ def beam_at(commit: str):
     return module
 
 
+def reader(decoder, recognizer):
+    """``decoder`` (a :class:`~recognize.decoding.beam.BeamSearch` or alike) as a function
+    of one utterance: ``(T, V)`` log-probabilities -> text."""
+    return lambda log_probs: decoder(log_probs[None], np.array([len(log_probs)]), recognizer.alphabet,
+                                     recognizer.frame_unit)[0].text
+
+
+def race(decoders: dict, log_probs: list, repeats: int) -> tuple[dict, dict]:
+    """Each of ``decoders`` (name -> function of ``(T, V)`` log-probabilities -> text) over
+    all ``log_probs``, in turn, ``repeats`` times: ``({name: [CPU seconds of each pass]},
+    {name: [texts]})``."""
+    seconds, texts = {name: [] for name in decoders}, {}
+    for _ in range(repeats):
+        for name, decode in decoders.items():
+            started = time.process_time()
+            texts[name] = [decode(lp) for lp in log_probs]
+            seconds[name].append(time.process_time() - started)
+    return seconds, texts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", required=True, metavar="COMMIT")
@@ -71,13 +91,8 @@ def main() -> None:
     then_module = beam_at(args.against)
     options = {f.name: getattr(recognizer.decode.options, f.name) for f in fields(then_module.BeamOptions)}  # the model's
     then = then_module.BeamSearch(then_module.BeamOptions(**options))
-    seconds, texts = {"now": [], "then": []}, {}
-    for _ in range(args.repeats):
-        for name, decoder in (("then", then), ("now", now)):
-            started = time.process_time()
-            texts[name] = [decoder(lp[None], np.array([len(lp)]), recognizer.alphabet, recognizer.frame_unit)[0].text
-                           for lp in log_probs]
-            seconds[name].append(time.process_time() - started)
+    seconds, texts = race({name: reader(decoder, recognizer) for name, decoder in (("then", then), ("now", now))},
+                          log_probs, args.repeats)
     ratio = statistics.median(seconds["then"]) / statistics.median(seconds["now"])
     differ = sum(a != b for a, b in zip(texts["then"], texts["now"]))
     errors = {name: corpus_errors([row["text"] for row in rows], texts[name]) for name in texts}

@@ -20,7 +20,6 @@ import math
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,8 @@ from recognize.evaluation.metrics import corpus_errors
 from recognize.inputs.manifest import media_path, read_manifest
 from recognize.kinds import HANDWRITING
 from recognize.runtime.loading import load_model
+
+from beam_speed import race, reader  # beside this script
 
 
 def flashlight_decoder(recognizer, top_k: int, threshold: float):
@@ -74,18 +75,9 @@ def main() -> None:
     recognizer = load_model("copiste", HANDWRITING, threads=1)
     rows = read_manifest(args.manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
-
-    def ours(log_probs: np.ndarray) -> str:
-        return recognizer.decode(log_probs[None], np.array([len(log_probs)]), recognizer.alphabet,
-                                 recognizer.frame_unit)[0].text
-
-    decoders = {"ours": ours, "flashlight": flashlight_decoder(recognizer, args.top_k, args.threshold)}
-    seconds, texts = {name: [] for name in decoders}, {}
-    for _ in range(args.repeats):
-        for name, decode in decoders.items():
-            started = time.process_time()
-            texts[name] = [decode(lp) for lp in log_probs]
-            seconds[name].append(time.process_time() - started)
+    decoders = {"ours": reader(recognizer.decode, recognizer),
+                "flashlight": flashlight_decoder(recognizer, args.top_k, args.threshold)}
+    seconds, texts = race(decoders, log_probs, args.repeats)
     ratio = statistics.median(seconds["ours"]) / statistics.median(seconds["flashlight"])
     differ = sum(a != b for a, b in zip(texts["ours"], texts["flashlight"]))
     errors = {name: corpus_errors([row["text"] for row in rows], texts[name]) for name in texts}
