@@ -14,7 +14,8 @@ connected components then make lines:
    a line has one point) are linked into a line's centre, so that slanted and wavy lines
    are followed, and a line broken by a stray peak is joined again;
 2. a component that reaches over two line centres (a descender touching the capital
-   under it) is cut between them, each pixel going to the nearest centre;
+   under it, or words of three lines linked stroke to stroke) is cut between them, each
+   pixel going to the nearest centre;
 3. each component goes to the line whose centre is nearest its median ink pixel, among
    the lines that reach it (within a strip of their ends), so that a short line does not
    claim its neighbours' strokes past its end;
@@ -55,6 +56,8 @@ ENVELOPE_STEP = 6  # pixels (at WORK_WIDTH): a line's outline has a point this o
 WIDEN = 1.5  # line spacings: a line's outline is as high as its ink this far either side
 ABOVE_BASELINE = 0.9  # line spacings: ... but reaches no higher above its baseline than this
 BELOW_BASELINE = 0.25  # ... nor lower below it than this (the cut of the lines the model learned from)
+TALLEST_WRITING = 2.5  # line spacings: a taller component is not one line's writing ...
+TALLEST_TOUCHING = 5  # ... but up to this tall, lines touching one another (cut between them); taller, a drawing
 
 
 def find_lines(gray: np.ndarray) -> list[TextLine]:
@@ -150,7 +153,9 @@ class Components:
         self.height = np.array([b[0].stop - b[0].start for b in self.boxes])
         width = np.array([b[1].stop - b[1].start for b in self.boxes])
         flat = (self.height <= 3) & (width >= 4 * self.height)  # ruling left in pieces
-        self.writing = (self.area >= 6) & ~flat & (self.height < 2.5 * spacing)  # not specks, frames, doodles
+        self.strokes = (self.area >= 6) & ~flat  # not specks
+        self.writing = self.strokes & (self.height < TALLEST_WRITING * spacing)  # nor lines touching, frames, doodles
+        self.touching = self.strokes & (self.height > spacing) & (self.height < TALLEST_TOUCHING * spacing)
 
     def text_mask(self) -> np.ndarray:
         """``(H, W)`` bool: the pixels of the components that can be writing."""
@@ -267,17 +272,21 @@ def join_broken(chains: list, spacing: int, slant: float) -> list:
 
 
 def split_across_lines(components: Components, spans: list[tuple]) -> tuple[np.ndarray, int]:
-    """The labels with each writing component that reaches over two or more line centres
-    of its column (``spans``: ``(x0, x1, centres)``, centres in page x, y, each followed a
-    strip past its ends) cut between them, each pixel going to the nearest centre: the
-    descender of one line touching the capital under it joins neither line to the other.
+    """The labels with each component of strokes that reaches over two or more line
+    centres of its column (``spans``: ``(x0, x1, centres)``, centres in page x, y, each
+    followed a strip past its ends) cut between them, each pixel going to the nearest
+    centre: the descender of one line touching the capital under it joins neither line to
+    the other, and words of three lines linked by their strokes go each to its own.
     Returns ``(labels, count)``."""
     labels, count = components.labels.copy(), len(components.boxes)
     margin = 0.1 * components.spacing  # a centre this far inside the component's box is one it reaches over
-    for k in np.flatnonzero(components.writing & (components.height > components.spacing)):
+    for k in np.flatnonzero(components.touching):
         box = components.boxes[k]
         cx = (box[1].start + box[1].stop) / 2
-        x0, x1, centres = next(span for span in spans if span[0] <= box[1].start < span[1])
+        span = next((span for span in spans if span[0] <= box[1].start < span[1]), None)
+        if span is None:  # left of every column's writing
+            continue
+        x0, x1, centres = span
         reach = (x1 - x0) / STRIPS
         inside = [c for c in centres if c[0, 0] - reach <= cx <= c[-1, 0] + reach
                   and box[0].start + margin < np.interp(cx, c[:, 0], c[:, 1]) < box[0].stop - margin]
