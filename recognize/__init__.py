@@ -10,6 +10,6 @@ Public API::
 
 __version__ = "0.1.0"
 
-from .api import align, evaluate, load_model, read, transcribe  # noqa: E402
+from .api import align, evaluate, load_model, read, segment, transcribe  # noqa: E402
 
-__all__ = ["load_model", "transcribe", "read", "align", "evaluate", "__version__"]
+__all__ = ["load_model", "transcribe", "read", "segment", "align", "evaluate", "__version__"]

@@ -1,5 +1,5 @@
-"""The public Python API: load a model, transcribe files, read line images, align known
-transcripts, evaluate a manifest. Everything here returns data; nothing prints."""
+"""The public Python API: load a model, transcribe files, read line images and pages, find
+a page's lines, align known transcripts, evaluate a manifest. Everything here returns data; nothing prints."""
 
 from __future__ import annotations
 
@@ -110,6 +110,17 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
         else:
             results.append(next(recognizer.transcribe_files([path]))[1])
     return results
+
+
+def segment(paths) -> list[dict]:
+    """Find the text lines of page images without reading them (no model): for each page,
+    and each page of a PDF or multi-page TIFF, a dict as ``recognize segment --format json``
+    writes it (``{"file", "width", "height", "lines": [{"box", "polygon", "baseline", ...}]}``,
+    coordinates in the image's pixels, lines in reading order, their text empty)."""
+    from .inputs.documents import document_pages
+    from .runtime.pages import segment_page
+
+    return [segment_page(page).to_dict() for path in map(str, paths) for page in document_pages(path) or [path]]
 
 
 def align(pairs, model=None) -> list[Hypothesis]:

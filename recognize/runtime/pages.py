@@ -6,6 +6,7 @@ batches of similar widths, and put back in reading order with page coordinates."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,38 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
     if is_page_xml(path):
         return read_segmented_page(recognizer, path, batch_size)
     (width, height), image = page_image(path)
+    page, level, back = found_lines(path, image)
+    read_lines(recognizer, page, level, batch_size)
+    return in_scan_pixels(page, back, image, width, height)
+
+
+def segment_page(path: str | Path | DocumentPage) -> Page:
+    """One page image -> its :class:`~recognize.layout.page.Page` of found lines (polygons
+    and baselines in the scan's pixels, in reading order, no text), as :func:`read_page`
+    finds them: for correcting in an editor (eScriptorium) before reading the lines given
+    (:func:`read_segmented_page`). Raises :class:`~recognize.errors.ImageError` as
+    :func:`read_page` does."""
+    (width, height), image = page_image(path)
+    page, _, back = found_lines(path, image)
+    return in_scan_pixels(page, back, image, width, height)
+
+
+def found_lines(path, image: Image.Image) -> tuple[Page, np.ndarray, Callable | None]:
+    """The lines of a page ``image``: ``(page, level, back)``, the page's lines found on
+    ``level``, the ``(H, W)`` gray page with its lighting evened out and turned straight
+    when askew, and ``back`` the turn that takes them back to ``image`` (None if none)."""
     gray = even_out(to_gray(image))  # a photo's or a shadowed scan's paper made evenly white
     skew = skew_of(gray)
     level, back = turn_level(gray, skew) if abs(skew) >= TURN_FROM else (gray, None)  # a page askew, straight
-    page = Page(str(path), level.shape[1], level.shape[0], find_lines(level))
-    read_lines(recognizer, page, level, batch_size)
+    return Page(str(path), level.shape[1], level.shape[0], find_lines(level)), level, back
+
+
+def in_scan_pixels(page: Page, back: Callable | None, image: Image.Image, width: int, height: int) -> Page:
+    """``page`` found on a turned or shrunk copy of a scan taken back to the scan's
+    ``width`` x ``height`` pixels (``back``: the turn, as :func:`found_lines` gives it)."""
     if back is not None:
         page = page.moved(back, image.width, image.height)
-    return page.scaled_to(width, height)  # the shrunk image's pixels back to the scan's
+    return page.scaled_to(width, height)
 
 
 def read_segmented_page(recognizer, xml_path: str | Path, batch_size: int = 16) -> Page:
