@@ -1,5 +1,6 @@
 """The public Python API: load a model, transcribe files, read line images and pages, find
-a page's lines, align known transcripts, evaluate a manifest. Everything here returns data; nothing prints."""
+a page's lines, align known transcripts, evaluate a manifest. Everything here returns
+data; nothing prints."""
 
 from __future__ import annotations
 

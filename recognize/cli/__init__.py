@@ -18,9 +18,10 @@ from . import align, data, evaluate, models, read, segment, train, transcribe
 from .common import count  # noqa: F401  (the argument type, for scripts that build on this parser)
 
 COMMANDS = (  # in the order --help lists them
-    transcribe.add_transcribe, read.add_read, segment.add_segment, evaluate.add_evaluate, align.add_align, evaluate.add_compare,
-    train.add_runs, train.add_plot, train.add_train, data.add_shard, data.add_prepare, data.add_lines, data.add_degrade,
-    models.add_release, train.add_average, models.add_export, data.add_lm, evaluate.add_tune, models.add_models,
+    transcribe.add_transcribe, read.add_read, segment.add_segment, evaluate.add_evaluate, align.add_align,
+    evaluate.add_compare, train.add_runs, train.add_plot, train.add_train, data.add_shard, data.add_prepare,
+    data.add_lines, data.add_degrade, models.add_release, train.add_average, models.add_export, data.add_lm,
+    evaluate.add_tune, models.add_models,
 )
 
 
