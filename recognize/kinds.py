@@ -47,7 +47,7 @@ class Kind:
         from .inputs.image import load_line
 
         pixels, width = load_line(path, cfg.image.height, stretch=cfg.image.stretch, level=cfg.image.level,
-                                  max_width=cfg.image.max_width)  # (H, W), original width
+                                  max_width=cfg.image.max_width, warn_small=True)  # (H, W), original width
         return np.ascontiguousarray(pixels.T), float(width), cfg.frame_unit * width / pixels.shape[1]
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 from ..decoding.formats import characters
 from ..errors import ImageError
 from ..inputs.documents import DocumentPage
-from ..inputs.image import header_size, normalize_line, open_image, to_gray
+from ..inputs.image import header_size, normalize_line, open_image, to_gray, warn_if_small
 from ..inputs.level import straighten
 from ..kinds import HANDWRITING
 from ..layout.background import even_out
@@ -40,6 +40,9 @@ def read_page(recognizer, path: str | Path | DocumentPage, batch_size: int = 16)
         return read_segmented_page(recognizer, path, batch_size)
     (width, height), image = page_image(path)
     page, level, back = found_lines(path, image)
+    if page.lines:
+        typical = float(np.median([line.box[3] - line.box[1] for line in page.lines]))
+        warn_if_small(path, "its lines are about", typical, recognizer.cfg.image.height)
     read_lines(recognizer, page, level, batch_size)
     return in_scan_pixels(page, back, image, width, height)
 
