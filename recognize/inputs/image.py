@@ -120,7 +120,7 @@ def to_gray(image: Image.Image) -> np.ndarray:
             image = image.getchannel("L")
         elif image.mode not in ("1", "L", "RGB"):  # CMYK, YCbCr, HSV, P, RGBA, ...
             image = image.convert("RGB")
-        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255  # in [0, 1] already
     return np.clip(gray, 0, 1)
 
 

@@ -309,16 +309,16 @@ def group_into_lines(components: Components, x0: int, x1: int, centres: list[np.
         return []
     reach = (x1 - x0) / STRIPS  # a strip's width past a centre's ends
     members: list[list[int]] = [[] for _ in centres]
-    for k in np.flatnonzero(components.writing):
-        if not x0 <= components.boxes[k][1].start < x1:
-            continue
-        cx, cy = components.centre(k)
-        distance = np.array([abs(np.interp(cx, c[:, 0], c[:, 1]) - cy) for c in centres])
-        beyond = np.array([max(c[0, 0] - cx, cx - c[-1, 0]) > reach for c in centres])
-        if not beyond.all():  # a line claims only what lies along it, where it can
-            distance[beyond] = np.inf
-        j = int(np.argmin(distance))
-        if distance[j] < 0.75 * components.spacing:
+    ks = [k for k in np.flatnonzero(components.writing) if x0 <= components.boxes[k][1].start < x1]
+    if not ks:
+        return []
+    cx, cy = np.array([components.centre(k) for k in ks]).T
+    distance = np.abs(np.array([np.interp(cx, c[:, 0], c[:, 1]) for c in centres]) - cy)  # (lines, components)
+    beyond = np.array([np.maximum(c[0, 0] - cx, cx - c[-1, 0]) > reach for c in centres])
+    distance[beyond & ~beyond.all(0)] = np.inf  # a line claims only what lies along it, where it can
+    nearest = np.argmin(distance, axis=0)
+    for k, j, d in zip(ks, nearest, distance[nearest, np.arange(len(ks))]):
+        if d < 0.75 * components.spacing:
             members[j].append(int(k))
     lines = [without_strays(components, m) for m in members if m]
     return sorted(lines, key=lambda m: min(components.boxes[k][0].start for k in m))

@@ -23,9 +23,9 @@ def skew_of(gray: np.ndarray) -> float:
     """``(H, W)`` gray page, 0 black and 1 white -> how far its lines are turned, in degrees
     counter-clockwise (as :meth:`PIL.Image.Image.rotate` turns); 0 for a blank page."""
     scale = WIDTH / gray.shape[1]
-    small = Image.fromarray(np.round(gray * 255).astype(np.uint8)).resize(
+    small = Image.fromarray(gray.astype(np.float32, copy=False)).resize(
         (WIDTH, max(1, round(gray.shape[0] * scale))), Image.Resampling.BOX)
-    ink = ink_of(np.asarray(small, dtype=np.float32) / 255)
+    ink = ink_of(np.asarray(small))
     if not ink.any():
         return 0.0
     mask = Image.fromarray(ink.astype(np.uint8) * 255)
