@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import LINES, ROOT, SAMPLE_TEXT, run_cli
 
-from recognize.decoding.beam import BeamOptions, BeamSearch, parse_hotwords
+from recognize.decoding.beam import BeamOptions, BeamSearch, parse_hotwords, unknown_parts
 from recognize.decoding.greedy import greedy_decode
 from recognize.decoding.lm import BOS, KenLMModel, NGramLM, load_lm
 from recognize.errors import RecognizeError
@@ -165,6 +165,28 @@ def test_a_lexicon_keeps_words_in_the_word_list():
     assert decode(lp, lexicon=frozenset({"DOG", "CAT"})).text == "DOG"
 
 
+def test_a_lexicon_with_an_unknown_penalty_lets_other_words_in_at_that_cost():
+    """A close call (DAG at 0.55 against DOG at 0.4) goes to the listed word when an unknown
+    word costs more than the sound's difference; a clear one (ZED at 0.9) stays what it
+    is, where a lexicon alone would force it out of the list."""
+    close = frames(*spell("DAG", rival={1: ("O", 0.4, 0.55)}))
+    clear = frames(*spell("ZED"))
+    words = frozenset({"dog", "cat"})  # compared case-folded
+    assert decode(close, lexicon=words, unknown_penalty=0.0).text == "DAG"
+    assert decode(close, lexicon=words, unknown_penalty=2.0).text == "DOG"
+    assert decode(clear, lexicon=words, unknown_penalty=2.0).text == "ZED"
+    assert decode(clear, lexicon=frozenset({"DOG", "CAT"})).text != "ZED"
+
+
+def test_unknown_word_parts_are_counted_split_at_apostrophes_and_hyphens():
+    known = frozenset({"l", "histoire", "bosnie", "de"})
+    assert unknown_parts("l'histoire,", known) == 0  # punctuation stripped, case folded below
+    assert unknown_parts("(Bosnie-Herzégovine).", known) == 1
+    assert unknown_parts("L’Histoire", known) == 0
+    assert unknown_parts("1982", known) == 0 and unknown_parts("«", known) == 0  # numbers and marks are free
+    assert unknown_parts("Dirae", known) == 1
+
+
 def test_hotwords_change_the_output_where_they_should_and_nowhere_else():
     ambiguous = frames(*spell("MAT", rival={0: ("B", 0.4, 0.55)}))  # MAT, BAT close behind
     clear = frames(*spell("CAT"))
@@ -211,12 +233,15 @@ def test_beam_options_change_the_tuned_decoding_and_a_new_lm_sets_it_aside(tmp_p
     NGramLM.build(["CAT", "A BAT"], order=2).save(tmp_path / "lm.arpa")
     (tmp_path / "words.txt").write_text("CAT\nBAT\n")
     (tmp_path / "m.decoding.json").write_text(json.dumps(
-        {"decoder": "beam", "lm": "lm.arpa", "alpha": 0.3, "beta": 2.0, "beam_size": 8, "lexicon": "words.txt"}))
+        {"decoder": "beam", "lm": "lm.arpa", "alpha": 0.3, "beta": 2.0, "beam_size": 8, "lexicon": "words.txt",
+         "unknown_penalty": 2.5}))
     model = tmp_path / "m.onnx"
     tuned = beam_from_sidecar(model).options
     assert (tuned.alpha, tuned.beta, tuned.beam_size, tuned.lexicon, tuned.nbest) == (0.3, 2.0, 8, {"CAT", "BAT"}, 1)
+    assert tuned.unknown_penalty == 2.5 and tuned.known == {"cat", "bat"}
     changed = beam_from_sidecar(model, {"nbest": 3, "beta": 0.5}).options
     assert (changed.alpha, changed.beta, changed.beam_size, changed.nbest) == (0.3, 0.5, 8, 3) and changed.lm
+    assert changed.unknown_penalty == 2.5
     NGramLM.build(["BAT"], order=2).save(tmp_path / "other.arpa")
     other = beam_from_sidecar(model, {"lm": str(tmp_path / "other.arpa")})
     assert (other.options.alpha, other.options.beta, other.options.lexicon) == (0.5, 0.0, None)
@@ -258,6 +283,16 @@ def test_beam_search_and_tune_on_real_speech(sample_manifest, tmp_path):
     done = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--lm", tmp_path / "lm.arpa",
                    "--decoder", "greedy")
     assert done.returncode == 1 and "--lm needs --decoder beam" in done.stderr
+    (tmp_path / "words.txt").write_text("august\nfourth\n")  # a short list: most words are unknown
+    done = run_cli("tune", sample_manifest, "--model", model, "--lm", tmp_path / "lm.arpa", "--lexicon",
+                   tmp_path / "words.txt", "--unknown-penalties", "0", "50", "--alphas", "0.5", "--betas", "0")
+    assert done.returncode == 0 and "unknown words 50: WER" in done.stdout, done.stderr
+    spec = json.loads((tmp_path / "an4.decoding.json").read_text())
+    assert spec["unknown_penalty"] == 0 and spec["lexicon"] == "words.txt"  # a cost of 50 loses the other words
+    free = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--model", model)  # the tuned: cost 0
+    plain = run_cli("transcribe", ROOT / "samples" / "cen8-mmtm-b.wav", "--model", model, "--lm",
+                    tmp_path / "lm.arpa", "--alpha", "0.5", "--beta", "0")  # the same weights, no word list
+    assert free.stdout == plain.stdout and len(free.stdout.split()) == 6, free.stderr
 
 
 def test_remembered_lm_scores_are_the_scores_and_stay_bounded(monkeypatch):

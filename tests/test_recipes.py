@@ -184,12 +184,11 @@ def test_the_shipped_character_lm_is_stage_6s(copiste_val, tmp_path):
     the training text three times and the 20,000 most frequent French words."""
     import gzip
 
-    lm = tmp_path / "lm.arpa.gz"
-    done = run_cli("lm", "build", copiste_val.parent / "train.jsonl", ROOT / "recipes" / "copiste" / "french_words.txt",
+    lm, bundled = tmp_path / "lm.arpa.gz", ROOT / "recognize" / "models" / "copiste"
+    done = run_cli("lm", "build", copiste_val.parent / "train.jsonl", bundled / "french_words.txt",
                    "--repeat", 3, "-o", lm, "--order", 6, "--unit", "char")
     assert done.returncode == 0, done.stderr
-    shipped = ROOT / "recognize" / "models" / "copiste" / "lm.arpa.gz"
-    assert gzip.open(lm).read() == gzip.open(shipped).read()
+    assert gzip.open(lm).read() == gzip.open(bundled / "lm.arpa.gz").read()
 
 
 @needs(SHARED_DATA / "copiste" / "pages" / "train")

@@ -34,9 +34,10 @@ if [ "$stage" -le 5 ]; then
 fi
 if [ "$stage" -le 6 ]; then
   echo "== stage 6: character 6-gram of the training text (x3) and 20,000 French words; beam search tuned on the validation writers"
-  recognize lm build "$data/train.jsonl" "$(dirname "$0")/french_words.txt" --repeat 3 \
+  cp recognize/models/copiste/french_words.txt "$run/french_words.txt"
+  recognize lm build "$data/train.jsonl" "$run/french_words.txt" --repeat 3 \
     -o "$run/lm.arpa.gz" --order 6 --unit char
   recognize tune "$data/val.jsonl" --model "$run/model.onnx" --lm "$run/lm.arpa.gz" \
-    --alphas 0.3 0.5 0.8 1.0 --betas 0 0.5 1 1.5
+    --lexicon "$run/french_words.txt" --unknown-penalties 2 3 4 --alphas 0.3 0.5 0.8 1.0 --betas 0 0.5 1 1.5
   recognize evaluate "$data/val.jsonl" --model "$run/model.onnx" --report "$run/val_report_beam"
 fi

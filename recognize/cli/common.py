@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 FORMATS = ("txt", "json", "srt", "vtt", "tsv")
-BEAM_FLAGS = {"lm": "--lm", "lexicon": "--lexicon", "hotwords": "--hotword", "beam_size": "--beam-size",
-              "alpha": "--alpha", "beta": "--beta", "nbest": "--nbest"}
+BEAM_FLAGS = {"lm": "--lm", "lexicon": "--lexicon", "unknown_penalty": "--unknown-penalty", "hotwords": "--hotword",
+              "beam_size": "--beam-size", "alpha": "--alpha", "beta": "--beta", "nbest": "--nbest"}
 
 
 def count(minimum: int = 1):
@@ -57,6 +57,9 @@ def add_decoder_options(p) -> None:
     beam.add_argument("--beta", type=float, help="bonus per word (word LM) or character (character LM) "
                       "(default: the model's tuned value, else 0)")
     beam.add_argument("--lexicon", metavar="WORDS.txt", help="only these words (first field per line; CMU dict works)")
+    beam.add_argument("--unknown-penalty", type=float, metavar="COST",
+                      help="with --lexicon: other words are allowed too, each part of one outside the list costing "
+                           "this (natural log; split at apostrophes and hyphens, case folded, numbers free)")
     beam.add_argument("--hotword", action="append", default=[], metavar="WORDS[:WEIGHT]",
                       help="boost a word or phrase (weight in log units, default 5; repeatable)")
     beam.add_argument("--nbest", type=count(), help="alternatives kept in --format json (default: 1)")

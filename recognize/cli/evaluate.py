@@ -166,13 +166,16 @@ def run_compare(args) -> int:
 
 def add_tune(sub) -> None:
     p = sub.add_parser("tune", help="choose the beam search's LM weight and bonus on a dev manifest",
-                       description="Grid search of --alphas x --betas; the best (lowest WER for speech, CER for "
-                                   "handwriting) goes to MODEL.decoding.json beside the model, which transcribe, "
-                                   "read and evaluate then use by default.")
+                       description="Grid search of --alphas x --betas (x --unknown-penalties with a lexicon); the "
+                                   "best (lowest WER for speech, CER for handwriting) goes to MODEL.decoding.json "
+                                   "beside the model, which transcribe, read and evaluate then use by default.")
     p.add_argument("manifest", metavar="MANIFEST")
     p.add_argument("--model", help="the model to tune for (default: the bundled one for the manifest's kind)")
     p.add_argument("--lm", required=True, metavar="LM", help="ARPA file (.gz too) or KenLM binary (needs kenlm)")
-    p.add_argument("--lexicon", metavar="WORDS.txt")
+    p.add_argument("--lexicon", metavar="WORDS.txt", help="keep words inside this list (see --unknown-penalties)")
+    p.add_argument("--unknown-penalties", type=float, nargs="+", metavar="COST",
+                   help="with --lexicon: let other words in at each of these costs (natural log) too; without "
+                        "this, the lexicon only allows its words")
     p.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8, 1.0, 1.5])
     p.add_argument("--betas", type=float, nargs="+", default=[0.0, 1.0, 2.0])
     p.add_argument("--beam-size", type=count(), default=16)
@@ -190,9 +193,11 @@ def run_tune(args) -> int:
     rows = read_manifest(args.manifest)
     # greedy: tuning only needs the model's outputs, not the decoding it may already have
     recognizer = load_model(args.model, kind_of_rows(rows), threads=args.threads, decoder="greedy")
-    result = tune(recognizer, rows, args.lm, args.alphas, args.betas, args.beam_size, args.lexicon)
+    result = tune(recognizer, rows, args.lm, args.alphas, args.betas, args.beam_size, args.lexicon,
+                  penalties=args.unknown_penalties or (None,))
     path = write_sidecar(recognizer.path, result, args.lm, args.lexicon, args.beam_size, args.manifest)
-    print(f"best: alpha {result['alpha']:g}, beta {result['beta']:g}: WER {100 * result['wer']:.2f} %, "
+    penalty = "" if result["unknown_penalty"] is None else f", unknown words {result['unknown_penalty']:g}"
+    print(f"best: alpha {result['alpha']:g}, beta {result['beta']:g}{penalty}: WER {100 * result['wer']:.2f} %, "
           f"CER {100 * result['cer']:.2f} % (greedy {100 * result['greedy_wer']:.2f} %, "
           f"{100 * result['greedy_cer']:.2f} %) -> {path}")
     return 0

@@ -11,8 +11,11 @@ with units the words (word LM) or characters (character LM) so far. Per frame, o
 the ``top_k`` most likely labels above ``prune`` (a natural-log probability) extend a
 prefix, and the ``beam_size`` best prefixes are kept, but none more than ``gap`` below
 the best unless the n-best list needs it (on both dev sets no prefix that far behind
-came back, and most frames need far fewer than ``beam_size``). With a lexicon, a word
-LM only lets a prefix grow into words of the word list. Hotwords (words or phrases) add their
+came back, and most frames need far fewer than ``beam_size``). With a lexicon, a prefix
+only grows into words of the word list; with a lexicon and ``unknown_penalty``, other
+words are allowed, each part of one not in the list (its punctuation stripped, split at
+apostrophes and hyphens, case folded, numbers left out) costing that much, as
+pyctcdecode's ``unk_score_offset`` does. Hotwords (words or phrases) add their
 weight when completed, and a share of it while a word is a prefix of one, so that the
 beam keeps them in sight.
 """
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
+import string
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,7 +54,8 @@ class BeamOptions:
     lm: NGramLM | KenLMModel | None = None
     alpha: float = 0.5  # LM weight
     beta: float = 0.0  # bonus per word (word LM) or character (character LM)
-    lexicon: frozenset | None = None  # allowed words (word LM only)
+    lexicon: frozenset | None = None  # allowed words
+    unknown_penalty: float | None = None  # with a lexicon: the cost of each word part outside it (None: not allowed)
     hotwords: dict = field(default_factory=dict)  # "WORD" or "TWO WORDS" -> weight (natural log)
     nbest: int = 1
 
@@ -57,9 +63,11 @@ class BeamOptions:
         for name in ("beam_size", "top_k", "nbest"):
             if getattr(self, name) < 1:
                 raise RecognizeError(f"beam search: {name} must be at least 1, not {getattr(self, name)}")
-        self.prefixes = None
-        if self.lexicon is not None:
+        self.prefixes = self.known = None
+        if self.lexicon is not None and self.unknown_penalty is None:
             self.prefixes = {w[:i] for w in self.lexicon for i in range(len(w) + 1)}
+        elif self.lexicon is not None:
+            self.known = frozenset(w.lower() for w in self.lexicon)
         self.phrases = {tuple(k.split()): v for k, v in self.hotwords.items() if k.split()}
         self.first_words = {}  # first word of a hotword -> its weight, for the bonus on its prefixes
         for words, weight in self.phrases.items():
@@ -94,6 +102,7 @@ class BeamSearch:
         self.description = f"beam (size {o.beam_size}" + (
             f", LM {lm_name or o.lm.unit + ' ' + str(o.lm.order) + '-gram'}, alpha {o.alpha}, beta {o.beta}"
             if o.lm is not None else "") + (f", lexicon of {len(o.lexicon)} words" if o.lexicon else "") + (
+            f", unknown words cost {o.unknown_penalty}" if o.known is not None else "") + (
             f", hotwords {sorted(o.hotwords)}" if o.hotwords else "") + ")"
         weights = [max(w, 0.0) for w in o.phrases.values()] or [0.0]
         self.bonus_bound = max(o.beta, 0.0) + sum(weights) + max(weights)  # the most one label adds to a score
@@ -113,6 +122,8 @@ class BeamSearch:
             return None
         char_lm = o.lm is not None and o.lm.unit == "char"
         score, context = (0.0 if char_lm else o.beta), p.context
+        if o.known is not None:
+            score -= o.unknown_penalty * unknown_parts(word, o.known)
         if o.lm is not None and not char_lm:
             score += o.alpha * LN10 * o.lm.score(context, word)
             context = (context + (word,))[-(o.lm.order - 1):] if o.lm.order > 1 else ()
@@ -279,6 +290,17 @@ class BeamSearch:
         hyp.alternatives = [{"text": " ".join(alphabet.decode(q.labels).split()), "score": round(s, 3)}
                             for s, q, _ in finished[: self.options.nbest]]
         return hyp
+
+
+WORD_EDGES = string.punctuation + "«»“”‘’…"
+
+
+def unknown_parts(word: str, known: frozenset) -> int:
+    """How many parts of ``word`` are not in ``known`` (lowercase words): the word with its
+    punctuation stripped, split at apostrophes and hyphens (``l'histoire``: ``l``,
+    ``histoire``), each part compared case-folded; parts holding a digit count as known."""
+    parts = re.split(r"['’-]", word.strip(WORD_EDGES))
+    return sum(1 for part in parts if part and part.lower() not in known and not any(c.isdigit() for c in part))
 
 
 def read_word_list(path) -> frozenset:

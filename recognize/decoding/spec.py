@@ -12,7 +12,7 @@ arguments and a model's ``.decoding.json`` all become a *spec*:
 tune``; paths in it are relative to its folder)::
 
     {"decoder": "beam", "lm": "an4.arpa", "alpha": 0.8, "beta": 1.0, "beam_size": 16,
-     "lexicon": "an4.dic", "dev": {"manifest": ..., "wer": ..., "cer": ..., "greedy_wer": ...}}
+     "lexicon": "an4.dic", "unknown_penalty": null, "dev": {"manifest": ..., "wer": ..., "cer": ..., "greedy_wer": ...}}
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from ..atomic import atomic_write_text
 from ..errors import RecognizeError
 from .greedy import greedy_decode
 
-BEAM_OPTIONS = ("lm", "lexicon", "hotwords", "beam_size", "alpha", "beta", "nbest")
-SIDECAR_FIELDS = (("lm", str), ("lexicon", str), ("beam_size", int), ("alpha", float), ("beta", float))
+BEAM_OPTIONS = ("lm", "lexicon", "unknown_penalty", "hotwords", "beam_size", "alpha", "beta", "nbest")
+SIDECAR_FIELDS = (("lm", str), ("lexicon", str), ("unknown_penalty", float), ("beam_size", int), ("alpha", float),
+                  ("beta", float))
 
 
 def decoder_spec(decoder: str | None = None, names: dict | None = None, **options) -> str | dict:
@@ -118,7 +119,7 @@ def write_sidecar(model_path, result: dict, lm_path, lexicon_path, beam_size: in
             return str(p)
 
     spec = {"decoder": "beam", "lm": relative(lm_path), "alpha": result["alpha"], "beta": result["beta"],
-            "beam_size": beam_size, "lexicon": relative(lexicon_path),
+            "beam_size": beam_size, "lexicon": relative(lexicon_path), "unknown_penalty": result.get("unknown_penalty"),
             "dev": {"manifest": str(manifest), "n": result["n"], "wer": round(result["wer"], 4),
                     "cer": round(result["cer"], 4), "greedy_wer": round(result["greedy_wer"], 4),
                     "greedy_cer": round(result["greedy_cer"], 4)}}

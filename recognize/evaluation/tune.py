@@ -7,15 +7,18 @@ choice beside the model, where its default decoding picks it up.
 
 from __future__ import annotations
 
+import itertools
+
 from ..errors import RecognizeError
 from .metrics import corpus_errors
 
 
 def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 16, lexicon_path=None,
-         progress=print, batch_size: int = 16) -> dict:
-    """Grid-search (alpha, beta) on ``rows``; returns ``{"alpha", "beta", "wer", "cer",
-    "greedy_wer", "greedy_cer", "grid": [...]}`` with the pair of lowest WER (speech) or
-    CER (handwriting)."""
+         progress=print, batch_size: int = 16, penalties=(None,)) -> dict:
+    """Grid-search (alpha, beta, and with a lexicon the unknown-word penalty: None keeps
+    words inside it) on ``rows``; returns ``{"alpha", "beta", "unknown_penalty", "wer",
+    "cer", "greedy_wer", "greedy_cer", "grid": [...]}`` with the setting of lowest WER
+    (speech) or CER (handwriting)."""
     from ..decoding.beam import BeamOptions, BeamSearch, read_word_list
     from ..decoding.greedy import greedy_decode
     from ..decoding.lm import load_lm
@@ -41,11 +44,11 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
     greedy_wer, greedy_cer = score(greedy_decode)
     progress(f"greedy: WER {100 * greedy_wer:.2f} %, CER {100 * greedy_cer:.2f} %")
     grid = []
-    for alpha in alphas:
-        for beta in betas:
-            wer, cer = score(BeamSearch(BeamOptions(beam_size=beam_size, lm=lm, alpha=alpha, beta=beta,
-                                                    lexicon=lexicon)))
-            grid.append({"alpha": alpha, "beta": beta, "wer": wer, "cer": cer})
-            progress(f"alpha {alpha:g}, beta {beta:g}: WER {100 * wer:.2f} %, CER {100 * cer:.2f} %")
+    for alpha, beta, penalty in itertools.product(alphas, betas, penalties if lexicon else (None,)):
+        wer, cer = score(BeamSearch(BeamOptions(beam_size=beam_size, lm=lm, alpha=alpha, beta=beta,
+                                                lexicon=lexicon, unknown_penalty=penalty)))
+        grid.append({"alpha": alpha, "beta": beta, "unknown_penalty": penalty, "wer": wer, "cer": cer})
+        shown = "" if penalty is None else f", unknown words {penalty:g}"
+        progress(f"alpha {alpha:g}, beta {beta:g}{shown}: WER {100 * wer:.2f} %, CER {100 * cer:.2f} %")
     best = min(grid, key=lambda g: (g[key], g["wer"] + g["cer"]))
     return {**best, "greedy_wer": greedy_wer, "greedy_cer": greedy_cer, "grid": grid, "n": len(references)}
