@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from conftest import PEAK, SAMPLES, SHARED_DATA, needs, run_cli
+from conftest import PEAK, SAMPLES, SHARED_DATA, needs, run_cli, run_cli_loading
 from PIL import Image, ImageDraw
 
 from recognize import segment
@@ -195,6 +195,12 @@ def test_segment_writes_the_lines_read_finds_with_no_text_and_read_reads_them_ba
     reference = "\n".join(line.text for line in read_page_xml(PAGE.with_suffix(".xml"))[0].lines)
     errors = [count_errors(reference, read["text"], "char").errors for read in (given, page)]
     assert errors[0] <= errors[1] + 0.01 * len(reference), errors
+
+
+def test_segment_loads_no_model_runtime():
+    """`recognize segment` needs no model: neither onnxruntime nor torch is imported."""
+    done, modules = run_cli_loading(["onnxruntime", "torch"], "segment", PAGE, "--format", "json")
+    assert done.returncode == 0 and modules == [], (done.stderr, modules)
 
 
 def test_segment_goes_on_past_a_bad_file_and_writes_page_xml_and_json(tmp_path):
