@@ -135,6 +135,13 @@ def test_impossible_beam_options_are_one_line_errors():
     for option in ("beam_size", "top_k", "nbest"):
         with pytest.raises(RecognizeError, match=f"beam search: {option} must be at least 1, not 0"):
             BeamOptions(**{option: 0})
+    for options in ({"unknown_penalty": 3.0}, {"unknown_penalty": -1.0, "lexicon": frozenset({"CAT"})}):
+        with pytest.raises(RecognizeError, match="an unknown-word penalty .* needs a lexicon"):
+            BeamOptions(**options)
+    bundled = ROOT / "recognize" / "models" / "copiste"
+    done = run_cli("read", LINES / "imp_wikitexte_0022_004.png", "--unknown-penalty", "3", "--lm",
+                   bundled / "lm.arpa.gz")  # a new LM sets the tuned word list aside: no lexicon left
+    assert done.returncode == 1 and "needs a lexicon (--lexicon)" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_kenlm_binary_without_the_kenlm_module_is_a_one_line_error(monkeypatch):

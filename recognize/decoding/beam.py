@@ -63,6 +63,9 @@ class BeamOptions:
         for name in ("beam_size", "top_k", "nbest"):
             if getattr(self, name) < 1:
                 raise RecognizeError(f"beam search: {name} must be at least 1, not {getattr(self, name)}")
+        if self.unknown_penalty is not None and (self.lexicon is None or self.unknown_penalty < 0):
+            raise RecognizeError(f"beam search: an unknown-word penalty ({self.unknown_penalty:g}) needs a lexicon "
+                                 "(--lexicon) and must be at least 0")
         self.prefixes = self.known = None
         if self.lexicon is not None and self.unknown_penalty is None:
             self.prefixes = {w[:i] for w in self.lexicon for i in range(len(w) + 1)}

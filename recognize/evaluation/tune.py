@@ -24,6 +24,8 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
     from ..decoding.lm import load_lm
     from ..inputs.manifest import media_path
 
+    if not lexicon_path and any(p is not None for p in penalties):
+        raise RecognizeError("--unknown-penalties needs --lexicon")
     lm = load_lm(lm_path)
     lexicon = read_word_list(lexicon_path) if lexicon_path else None
     inputs, references = [], []
@@ -44,7 +46,7 @@ def tune(recognizer, rows: list[dict], lm_path, alphas, betas, beam_size: int = 
     greedy_wer, greedy_cer = score(greedy_decode)
     progress(f"greedy: WER {100 * greedy_wer:.2f} %, CER {100 * greedy_cer:.2f} %")
     grid = []
-    for alpha, beta, penalty in itertools.product(alphas, betas, penalties if lexicon else (None,)):
+    for alpha, beta, penalty in itertools.product(alphas, betas, penalties):
         wer, cer = score(BeamSearch(BeamOptions(beam_size=beam_size, lm=lm, alpha=alpha, beta=beta,
                                                 lexicon=lexicon, unknown_penalty=penalty)))
         grid.append({"alpha": alpha, "beta": beta, "unknown_penalty": penalty, "wer": wer, "cer": cer})
