@@ -3,6 +3,7 @@ a page against its reference lines (the matching rule on hand-made cases)."""
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import numpy as np
@@ -217,6 +218,19 @@ def test_segment_goes_on_past_a_bad_file_and_writes_page_xml_and_json(tmp_path):
     assert all(abs(a - b) <= 1 for line, ref in zip(page_xml.lines, lines) for a, b in zip(line.box, ref["box"]))
     assert len(page_xml.lines) == len(lines) >= 26
     assert segment([PAGE])[0]["lines"] == lines  # the Python API gives what the command writes
+
+
+def test_page_xml_holds_the_metadata_its_schema_requires():
+    """PAGE 2019's Metadata needs Creator, Created and LastChange, in that order (eScriptorium
+    and Transkribus validate imports against the schema; it failed before)."""
+    from datetime import datetime
+
+    from recognize.layout.page_xml import to_page_xml
+
+    xml = to_page_xml(Page("page.png", 100, 50, [box(0, 0, 100, 50, "un mot", "line_0")]))
+    metadata = ET.fromstring(xml).find("{*}Metadata")
+    assert [child.tag.split("}")[1] for child in metadata] == ["Creator", "Created", "LastChange"]
+    assert datetime.fromisoformat(metadata[1].text).tzinfo is not None and metadata[1].text == metadata[2].text
 
 
 class HocrSpans(HTMLParser):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -213,9 +214,10 @@ def to_page_xml(page: Page) -> str:
                      f'<TextEquiv{confidence}><Unicode>{_escape(line.text)}</Unicode></TextEquiv></TextLine>')
     region = f'0,0 {page.width - 1},0 {page.width - 1},{page.height - 1} 0,{page.height - 1}'
     body = "\n".join(lines)
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()  # the schema asks for both times
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
-  <Metadata><Creator>recognize</Creator></Metadata>
+  <Metadata><Creator>recognize</Creator><Created>{now}</Created><LastChange>{now}</LastChange></Metadata>
   <Page imageFilename={quoteattr(Path(page.file).name)} imageWidth="{page.width}" imageHeight="{page.height}">
     <TextRegion id="region_0"><Coords points="{region}"/>
 {body}
