@@ -192,6 +192,7 @@ def test_unknown_word_parts_are_counted_split_at_apostrophes_and_hyphens():
     assert unknown_parts("L’Histoire", known) == 0
     assert unknown_parts("1982", known) == 0 and unknown_parts("«", known) == 0  # numbers and marks are free
     assert unknown_parts("Dirae", known) == 1
+    assert unknown_parts("aujourd'hui", known | {"aujourd'hui"}) == 0 and unknown_parts("aujourd'hui", known) == 2
 
 
 def test_hotwords_change_the_output_where_they_should_and_nowhere_else():

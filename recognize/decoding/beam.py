@@ -300,9 +300,13 @@ WORD_EDGES = string.punctuation + "«»“”‘’…"
 
 def unknown_parts(word: str, known: frozenset) -> int:
     """How many parts of ``word`` are not in ``known`` (lowercase words): the word with its
-    punctuation stripped, split at apostrophes and hyphens (``l'histoire``: ``l``,
-    ``histoire``), each part compared case-folded; parts holding a digit count as known."""
-    parts = re.split(r"['’-]", word.strip(WORD_EDGES))
+    punctuation stripped, whole if it is known (``aujourd'hui``), else split at apostrophes
+    and hyphens (``l'histoire``: ``l``, ``histoire``), each part compared case-folded; parts
+    holding a digit count as known."""
+    word = word.strip(WORD_EDGES)
+    if word.lower() in known:
+        return 0
+    parts = re.split(r"['’-]", word)
     return sum(1 for part in parts if part and part.lower() not in known and not any(c.isdigit() for c in part))
 
 
