@@ -4,8 +4,8 @@ checkout's beam search, on the bundled handwriting model's log-probabilities:
 
     python experiments/flashlight_beam.py [--manifest data/copiste/val.jsonl] [--top-k 12] [--threshold 10]
 
-Both use the model's tuned settings: its character n-gram (read by flashlight's KenLM),
-alpha, beam size. flashlight has no bonus per character, so beta is added to every
+Both use the model's tuned settings but its word list (flashlight's lexicon-free search
+has none): its character n-gram (read by flashlight's KenLM), alpha, beam size. flashlight has no bonus per character, so beta is added to every
 non-blank label's log-probability instead (once per frame, not per character: the
 same where a character takes one frame). ``--top-k`` and ``--threshold`` are its labels
 per frame and its beam's score gap. Prints each one's CPU seconds (median of
@@ -20,10 +20,12 @@ import math
 import statistics
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from recognize.decoding.beam import BeamSearch
 from recognize.evaluation.metrics import corpus_errors
 from recognize.inputs.manifest import media_path, read_manifest
 from recognize.kinds import HANDWRITING
@@ -75,7 +77,8 @@ def main() -> None:
     recognizer = load_model("copiste", HANDWRITING, threads=1)
     rows = read_manifest(args.manifest)
     log_probs = recognizer.log_probs([recognizer.features(media_path(row))[0] for row in rows])
-    decoders = {"ours": reader(recognizer.decode, recognizer),
+    ours = BeamSearch(replace(recognizer.decode.options, lexicon=None, unknown_penalty=None))  # the LM alone, as theirs
+    decoders = {"ours": reader(ours, recognizer),
                 "flashlight": flashlight_decoder(recognizer, args.top_k, args.threshold)}
     seconds, texts = race(decoders, log_probs, args.repeats)
     ratio = statistics.median(seconds["ours"]) / statistics.median(seconds["flashlight"])

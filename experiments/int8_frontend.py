@@ -63,7 +63,7 @@ def int8_frontend(folder: Path, train: list[dict], n: int) -> Path:
     model.metadata_props.extend(graph.metadata_props)
     onnx.save(model, str(out))
     print(f"{out.name}: {sum(node.op_type == 'QLinearConv' for node in model.graph.node)} convolutions in int8")
-    for name in ("model.decoding.json", "lm.arpa.gz"):  # the bundled decoding, beside the file
+    for name in ("model.decoding.json", "lm.arpa.gz", "french_words.txt"):  # the bundled decoding, beside the file
         target = out.with_suffix(".decoding.json") if name.endswith(".json") else folder / name
         target.write_bytes((BUNDLED / name).read_bytes())
     return out

@@ -299,13 +299,17 @@ def test_beam_speed_compares_this_beam_search_with_a_commits_on_the_same_log_pro
 
 def test_the_flashlight_script_races_a_compiled_search_against_ours(line_manifest):
     """experiments/flashlight_beam.py on the committed line crops: our side scores what
-    `recognize evaluate` scores with the default decoding."""
+    `recognize evaluate` scores with the model's LM and weights (its word list aside, as
+    flashlight's lexicon-free search has none)."""
     pytest.importorskip("flashlight.lib.text", reason="the experiment's peer: pip install flashlight-text")
     done = subprocess.run([sys.executable, ROOT / "experiments" / "flashlight_beam.py", "--manifest", line_manifest,
                            "--repeats", "1"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     scores = dict((name, float(cer)) for name, cer in re.findall(r"(ours|flashlight) CER (\d+\.\d+) %", done.stdout))
-    default = json.loads(run_cli("evaluate", line_manifest, "--json", "--threads", "1").stdout)
+    bundled = ROOT / "recognize" / "models" / "copiste"
+    tuned = json.loads((bundled / "model.decoding.json").read_text())
+    default = json.loads(run_cli("evaluate", line_manifest, "--json", "--threads", "1", "--lm", bundled / "lm.arpa.gz",
+                                 "--alpha", tuned["alpha"], "--beta", tuned["beta"]).stdout)
     assert scores["ours"] == pytest.approx(100 * default["cer"], abs=0.005) and scores["flashlight"] < 30, done.stdout
     assert re.search(r"3 lines from .*: ours [\d.]+ s, flashlight [\d.]+ s \(CPU\): flashlight [\d.]+x as fast; "
                      r"[0-3] outputs differ", done.stdout), done.stdout
