@@ -99,11 +99,11 @@ def read(paths, model=None, layout: str = "auto", **options) -> list:
     (pages are at least 400 pixels high and less than 2.5 times as wide), ``"page"`` or
     ``"line"``; ``model`` is a Recognizer, a name or a path (default: bundled);
     ``options`` choose the decoding as :func:`load_model`'s do."""
-    from .inputs.documents import document_pages
+    from .inputs.documents import pages_of
     from .layout.page import reads_as_page
 
     recognizer, results = _recognizer(model, HANDWRITING, options), []
-    for path in (item for path in map(str, paths) for item in document_pages(path) or [path]):
+    for path in (page for path in map(str, paths) for page in pages_of(path)):
         if reads_as_page(path, layout):
             from .runtime.pages import read_page  # the line finder (and scipy) load for pages only
 
@@ -118,10 +118,10 @@ def segment(paths) -> list[dict]:
     and each page of a PDF or multi-page TIFF, a dict as ``recognize segment --format json``
     writes it (``{"file", "width", "height", "lines": [{"box", "polygon", "baseline", ...}]}``,
     coordinates in the image's pixels, lines in reading order, their text empty)."""
-    from .inputs.documents import document_pages
+    from .inputs.documents import pages_of
     from .runtime.pages import segment_page
 
-    return [segment_page(page).to_dict() for path in map(str, paths) for page in document_pages(path) or [path]]
+    return [segment_page(page).to_dict() for path in map(str, paths) for page in pages_of(path)]
 
 
 def align(pairs, model=None) -> list[Hypothesis]:

@@ -83,10 +83,11 @@ def check_not_over_inputs(files, output_dir, suffix: str) -> None:
 
 
 def pages_of(path: str) -> list:
-    """A PDF or a TIFF of several pages -> its pages; any other file -> itself."""
-    from ..inputs.documents import document_pages
+    """A PDF or a TIFF of several pages -> its pages; any other file -> itself (the
+    documents module, and Pillow with it, load only when a command reads images)."""
+    from ..inputs.documents import pages_of as pages
 
-    return document_pages(path) or [path]
+    return pages(path)
 
 
 def read_files(recognizer, files, layout, batch_size, on_error, progress):

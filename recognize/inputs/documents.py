@@ -57,6 +57,11 @@ class DocumentPage:
         return _tiff_page(self, lambda frame: ImageOps.exif_transpose(frame.reduce(factor) if factor > 1 else frame))
 
 
+def pages_of(path: str) -> list:
+    """A PDF or a TIFF of several pages -> its :func:`document_pages`; any other file -> ``[path]``."""
+    return document_pages(path) or [path]
+
+
 def document_pages(path: str) -> list[DocumentPage] | None:
     """The pages of a PDF or of a TIFF of several pages; None for any other file (an image
     of one page, read as it is). :class:`ImageError` (one line naming the file) for a PDF

@@ -153,9 +153,9 @@ class Components:
         self.height = np.array([b[0].stop - b[0].start for b in self.boxes])
         width = np.array([b[1].stop - b[1].start for b in self.boxes])
         flat = (self.height <= 3) & (width >= 4 * self.height)  # ruling left in pieces
-        self.strokes = (self.area >= 6) & ~flat  # not specks
-        self.writing = self.strokes & (self.height < TALLEST_WRITING * spacing)  # nor lines touching, frames, doodles
-        self.touching = self.strokes & (self.height > spacing) & (self.height < TALLEST_TOUCHING * spacing)
+        strokes = (self.area >= 6) & ~flat  # not specks
+        self.writing = strokes & (self.height < TALLEST_WRITING * spacing)  # nor lines touching, frames, doodles
+        self.touching = strokes & (self.height > spacing) & (self.height < TALLEST_TOUCHING * spacing)
 
     def text_mask(self) -> np.ndarray:
         """``(H, W)`` bool: the pixels of the components that can be writing."""
